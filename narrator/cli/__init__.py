@@ -1,0 +1,43 @@
+"""The `narrator` command. Each face lives in its own module with a `register(app)` function;
+this module only assembles them and turns NarratorError into one line on stderr."""
+from __future__ import annotations
+
+import sys
+from importlib import import_module
+
+import typer
+
+from ..errors import NarratorError
+
+app = typer.Typer(
+    name="narrator",
+    help="Turn published articles into narrated, chaptered MP3s.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+# One module per face; each defines register(app).
+COMMAND_MODULES = [
+    "narrate",
+]
+
+for _name in COMMAND_MODULES:
+    import_module(f"{__name__}.{_name}").register(app)
+
+
+def fail(message: str, code: int = 1) -> "typer.Exit":
+    sys.stderr.write(f"narrator: error: {message}\n")
+    return typer.Exit(code)
+
+
+def main() -> None:
+    try:
+        app()
+    except NarratorError as exc:
+        sys.stderr.write(f"narrator: error: {exc}\n")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        sys.stderr.write("narrator: interrupted\n")
+        sys.exit(130)

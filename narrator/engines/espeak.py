@@ -1,0 +1,137 @@
+"""espeak-ng through ctypes, with the library and voice data from the `espeakng-loader` wheel.
+
+Offline, tiny and fast: the default engine. libespeak-ng keeps global state and is not
+thread-safe, so one process holds one initialised library; parallelism comes from processes.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+from pathlib import Path
+
+from ..errors import EngineError
+from .base import Audio, Engine, VoiceInfo
+
+_AUDIO_OUTPUT_SYNCHRONOUS = 2
+_POS_CHARACTER = 1
+_CHARS_UTF8 = 1
+_RATE, _VOLUME, _PITCH = 1, 2, 3
+
+_SYNTH_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int,
+                                   ctypes.c_void_p)
+
+# Languages we advertise, with the espeak-ng voice that reads them best. espeak's "fr" is the
+# France variant ("fr-fr" does not exist in 1.52).
+_VOICES = {
+    "fr": "fr", "en": "en", "en-us": "en-us", "de": "de", "es": "es", "it": "it", "pt": "pt",
+    "nl": "nl", "pl": "pl", "sv": "sv", "da": "da", "nb": "nb", "fi": "fi", "ca": "ca",
+}
+
+
+class _Library:
+    """The process-wide libespeak-ng, initialised on first use."""
+
+    _instance: "_Library | None" = None
+    _pid: int | None = None
+
+    def __init__(self):
+        try:
+            import espeakng_loader
+        except ImportError:  # pragma: no cover - a dependency of narrator
+            raise EngineError("espeak engine needs the espeakng-loader package") from None
+        lib_path = espeakng_loader.get_library_path()
+        data_path = espeakng_loader.get_data_path()
+        self.lib = ctypes.CDLL(lib_path)
+        self.lib.espeak_Initialize.restype = ctypes.c_int
+        self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                               ctypes.c_int]
+        # espeak-ng resolves its data from the path given here (the folder holding
+        # espeak-ng-data), not from the data folder itself.
+        rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 500,
+                                          str(Path(data_path).parent).encode(), 0)
+        if rate <= 0:
+            raise EngineError(f"espeak-ng failed to initialise with data at {data_path}")
+        self.sample_rate = rate
+        self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
+                                          ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
+                                          ctypes.c_void_p, ctypes.c_void_p]
+        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
+        self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
+        self._chunks: list[bytes] = []
+        # Keep a reference: ctypes frees a callback that Python no longer holds.
+        self._callback = _SYNTH_CALLBACK(self._collect)
+        self.lib.espeak_SetSynthCallback(self._callback)
+        self._voice: str | None = None
+
+    def _collect(self, wav, numsamples, _events):
+        if numsamples > 0:
+            self._chunks.append(ctypes.string_at(wav, numsamples * 2))
+        return 0
+
+    @classmethod
+    def get(cls) -> "_Library":
+        # A forked child must not reuse the parent's library state.
+        if cls._instance is None or cls._pid != os.getpid():
+            cls._instance = cls()
+            cls._pid = os.getpid()
+        return cls._instance
+
+    def synthesize(self, text: str, voice: str, rate: int | None, pitch: int | None) -> bytes:
+        if voice != self._voice:
+            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                raise EngineError(f"espeak-ng has no voice {voice!r}")
+            self._voice = voice
+        if rate:
+            self.lib.espeak_SetParameter(_RATE, int(rate), 0)
+        if pitch is not None:
+            self.lib.espeak_SetParameter(_PITCH, int(pitch), 0)
+        data = text.encode("utf-8") + b"\0"
+        self._chunks = []
+        err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        if err != 0:
+            raise EngineError(f"espeak-ng failed on an utterance (error {err})")
+        pcm = b"".join(self._chunks)
+        self._chunks = []
+        return pcm
+
+
+class EspeakEngine(Engine):
+    """Options: `rate` (words per minute, espeak default 175), `pitch` (0-100)."""
+
+    name = "espeak"
+
+    @classmethod
+    def unavailable_reason(cls) -> str | None:
+        try:
+            import espeakng_loader  # noqa: F401
+        except ImportError:
+            return "not installed (pip install espeakng-loader)"
+        return None
+
+    def voices(self) -> list[VoiceInfo]:
+        return [VoiceInfo(id=v, languages=(lang.split("-")[0],), description=f"espeak-ng {v}")
+                for lang, v in _VOICES.items()]
+
+    def default_voice(self, language: str) -> str:
+        if language in _VOICES:
+            return _VOICES[language]
+        return super().default_voice(language)
+
+    def resolve_voice(self, language: str, voice: str | None) -> str:
+        # espeak-ng has ~100 voices; accept any name it knows rather than only our list.
+        if voice is None:
+            return self.default_voice(language)
+        if voice in _VOICES.values():
+            return voice
+        lib = _Library.get()
+        if lib.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+            from ..errors import UnknownVoice
+            raise UnknownVoice(f"espeak-ng has no voice {voice!r}")
+        lib._voice = voice
+        return voice
+
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Audio:
+        lib = _Library.get()
+        voice = voice or self.default_voice(language)
+        pcm = lib.synthesize(text, voice, self.options.get("rate"), self.options.get("pitch"))
+        return Audio(pcm=pcm, sample_rate=lib.sample_rate)

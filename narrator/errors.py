@@ -1,0 +1,38 @@
+"""Errors a user can act on. The CLI prints their message on one line and exits non-zero;
+anything else escaping a stage is a bug."""
+
+
+class NarratorError(Exception):
+    """Base class: the message is written for the person running narrator."""
+
+    exit_code = 1
+
+
+class InputError(NarratorError):
+    """The input cannot be read or is not an HTML article page."""
+
+    exit_code = 2
+
+
+class NoArticleError(InputError):
+    """The page was read but holds no article text."""
+
+
+class EngineError(NarratorError):
+    """A speech engine is unknown, unavailable or failed."""
+
+    exit_code = 3
+
+
+class UnknownEngine(EngineError):
+    pass
+
+
+class UnknownVoice(EngineError):
+    pass
+
+
+class AudioError(NarratorError):
+    """Encoding or writing the audio failed."""
+
+    exit_code = 4
