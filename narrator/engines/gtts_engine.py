@@ -1,0 +1,312 @@
+"""Google Translate's voice through gTTS, hardened for archive-scale use.
+
+gTTS itself builds the requests (`gTTS._prepare_requests`: the batchexecute form body, the
+headers, the endpoint from `gtts.tts._translate_url`); narrator owns what gTTS 2.5.4 does not
+do well at scale:
+
+- splitting: each utterance is cut at clause boundaries under 100 characters
+  (`text_split.split_text`), never into punctuation-only requests;
+- a request-rate limit shared by every thread of the process (`rate`, requests/s), and a bound
+  on requests in flight (`max_workers`); the synthesize stage runs this engine in a thread pool
+  (`concurrency = "thread"`), one instance shared by all threads;
+- retries with exponential backoff and full jitter on 429, 5xx, timeouts, connection errors
+  and answers without audio (gTTS raises at the first 429), then one clear EngineError;
+- the endpoint: option `url` or env `NARRATOR_GTTS_URL` (a base URL, `{tld}` is replaced by
+  the `tld` option), else Google's host for `tld` ("com", "co.uk", "fr", "com.au", ... give
+  different accents).
+
+Options: url, tld ("com"), slow (false), rate (requests/s, 5), max_workers (4), retries (6,
+tries after the first), backoff (first wait in s, 0.5), max_backoff (s, 20), timeout (s, 10).
+"""
+from __future__ import annotations
+
+import os
+import random
+import re
+import threading
+import time
+from typing import ClassVar
+
+from ..errors import EngineError, UnknownVoice
+from .base import Audio, Engine, VoiceInfo
+from .text_split import split_text
+
+ENV_URL = "NARRATOR_GTTS_URL"
+RPC_PATH = "_/TranslateWebserverUi/data/batchexecute"
+MAX_CHARS = 100
+SAMPLE_RATE = 24000          # what Google sends; any MP3 is decoded to it
+_RETRY_STATUS = {408, 425, 429}
+
+_DEFAULTS = {"tld": "com", "slow": False, "rate": 5.0, "max_workers": 4, "retries": 6,
+             "backoff": 0.5, "max_backoff": 20.0, "timeout": 10.0}
+_TYPES = {"tld": str, "url": str, "rate": float, "max_workers": int, "retries": int,
+          "backoff": float, "max_backoff": float, "timeout": float}
+
+
+def _as_bool(value) -> bool:
+    if isinstance(value, str):
+        if value.strip().lower() in {"1", "true", "yes", "on"}:
+            return True
+        if value.strip().lower() in {"0", "false", "no", "off", ""}:
+            return False
+        raise ValueError(value)
+    return bool(value)
+
+
+class RateLimiter:
+    """At most `rate` request starts per second, spaced evenly, across threads."""
+
+    def __init__(self, rate: float):
+        self.rate = rate
+        self._lock = threading.Lock()
+        self._next = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + 1.0 / self.rate
+        if start > now:
+            time.sleep(start - now)
+
+
+_limiters: dict[str, RateLimiter] = {}
+_limiters_lock = threading.Lock()
+
+
+def shared_limiter(endpoint: str, rate: float) -> RateLimiter:
+    """The process-wide limiter of an endpoint; the latest configured rate applies."""
+    with _limiters_lock:
+        limiter = _limiters.get(endpoint)
+        if limiter is None:
+            limiter = _limiters[endpoint] = RateLimiter(rate)
+        limiter.rate = rate
+        return limiter
+
+
+class _Retryable(Exception):
+    """One try failed in a way worth retrying; the message says how."""
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+def endpoint_url(url: str | None, tld: str) -> str:
+    """The batchexecute URL for a base URL (None: Google's host for `tld`)."""
+    if not url:
+        import gtts.tts
+        return gtts.tts._translate_url(tld=tld, path=RPC_PATH)
+    url = url.replace("{tld}", tld)
+    if url.rstrip("/").endswith("batchexecute"):
+        return url
+    return url.rstrip("/") + "/" + RPC_PATH
+
+
+def _prepared_request(text: str, lang: str, slow: bool, tld: str, url: str):
+    """gTTS's own request for one part, sent to `url` instead of Google's host."""
+    from gtts import gTTS
+
+    tts = gTTS(text, tld=tld, lang=lang, slow=slow, lang_check=False,
+               # narrator normalised the text and split it under the limit already: gTTS
+               # must send it exactly as given.
+               pre_processor_funcs=[], tokenizer_func=lambda t: [t])
+    (request,) = tts._prepare_requests()
+    request.prepare_url(url, None)
+    return request
+
+
+_AUDIO = re.compile(r'jQ1olc","\[\\"(.*)\\"]')   # gTTS's own pattern (gtts/tts.py)
+
+
+def _audio_from_answer(body: str) -> bytes:
+    import base64
+
+    for line in body.splitlines():
+        if "jQ1olc" in line:
+            match = _AUDIO.search(line)
+            if match:
+                return base64.b64decode(match.group(1).encode("ascii"))
+    raise _Retryable("answer without audio")
+
+
+class GttsEngine(Engine):
+    name = "gtts"
+    concurrency: ClassVar[str] = "thread"
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        settings = dict(_DEFAULTS)
+        for key, value in options.items():
+            try:
+                settings[key] = _as_bool(value) if key == "slow" else _TYPES.get(key, str)(value)
+            except (TypeError, ValueError):
+                raise EngineError(f"gtts: bad value {value!r} for option {key!r}") from None
+        self.tld = str(settings["tld"]).strip().lstrip(".")
+        self.slow = bool(settings["slow"])
+        self.base_url = settings.get("url") or os.environ.get(ENV_URL) or None
+        self.url = endpoint_url(self.base_url, self.tld)
+        self.retries = settings["retries"]
+        self.backoff, self.max_backoff = settings["backoff"], settings["max_backoff"]
+        self.timeout = settings["timeout"]
+        self.max_workers = settings["max_workers"]
+        rate = settings["rate"]
+        if rate <= 0 or self.max_workers < 1 or self.retries < 0 or self.timeout <= 0:
+            raise EngineError("gtts: rate and timeout must be > 0, max_workers >= 1,"
+                              " retries >= 0")
+        self.limiter = shared_limiter(self.url, rate)
+        self._in_flight = threading.BoundedSemaphore(self.max_workers)
+        self._local = threading.local()          # one requests.Session per thread
+
+    # -- availability ---------------------------------------------------------------------
+
+    @classmethod
+    def unavailable_reason(cls, url: str | None = None, tld: str = "com",
+                           timeout: float = 3.0, tries: int = 2) -> str | None:
+        """None when the endpoint speaks a one-word probe within `timeout` seconds (two
+        tries: one 429 or 5xx is no proof that the service is down)."""
+        for module in ("gtts", "imageio_ffmpeg", "requests"):
+            try:
+                __import__(module)
+            except ImportError:
+                return f"not installed (pip install {module})"
+        import requests
+
+        target = endpoint_url(url or os.environ.get(ENV_URL), tld)
+        reason = None
+        for _ in range(tries):
+            try:
+                request = _prepared_request("Test", "en", False, tld, target)
+                with requests.Session() as session:
+                    settings = session.merge_environment_settings(target, {}, None, None, None)
+                    answer = session.send(request, timeout=timeout, **settings)
+            except requests.Timeout:
+                reason = f"endpoint did not answer within {timeout:g} s ({target})"
+                continue
+            except requests.RequestException as exc:
+                return f"endpoint unreachable ({target}: {type(exc).__name__})"
+            if answer.status_code == 200:
+                try:
+                    _audio_from_answer(answer.text)
+                    return None
+                except _Retryable:
+                    reason = f"endpoint answered without audio ({target})"
+            else:
+                reason = f"endpoint answered HTTP {answer.status_code} ({target})"
+        return reason
+
+    # -- voices ---------------------------------------------------------------------------
+
+    def voices(self) -> list[VoiceInfo]:
+        from gtts.lang import tts_langs
+
+        return [VoiceInfo(id=code, languages=(code.split("-")[0].lower(),),
+                          description=f"Google Translate {name}")
+                for code, name in sorted(tts_langs().items())]
+
+    def default_voice(self, language: str) -> str:
+        from gtts.lang import tts_langs
+
+        langs = tts_langs()
+        for candidate in (language, language.split("-")[0].lower()):
+            if candidate in langs:
+                return candidate
+        raise UnknownVoice(f"engine 'gtts' has no voice for language {language!r}")
+
+    def settings(self) -> dict:
+        # What changes the sound; rate, retries and workers do not. A non-default endpoint
+        # may be another service, so it is part of the cache key.
+        out = {"tld": self.tld, "slow": self.slow}
+        if self.base_url:
+            out["url"] = self.base_url
+        return out
+
+    # -- synthesis ------------------------------------------------------------------------
+
+    def requests_for(self, text: str) -> list[str]:
+        """The texts this engine sends for one utterance."""
+        return split_text(text, MAX_CHARS)
+
+    def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Audio:
+        lang = voice or self.default_voice(language)
+        parts = [self._fetch(part, lang) for part in self.requests_for(text)]
+        if not parts:   # nothing speakable: a short pause rather than a request
+            return Audio(pcm=b"\0\0" * (SAMPLE_RATE // 10), sample_rate=SAMPLE_RATE)
+        return Audio(pcm=b"".join(p.pcm for p in parts), sample_rate=SAMPLE_RATE)
+
+    def _session(self):
+        session = getattr(self._local, "session", None)
+        if session is None:
+            import requests
+
+            session = self._local.session = requests.Session()
+        return session
+
+    def _fetch(self, text: str, lang: str) -> Audio:
+        """The audio of one request, retried; EngineError after the last try."""
+        tries = self.retries + 1
+        last, retry_after = "", None
+        for attempt in range(tries):
+            if attempt:
+                wait = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                wait = random.uniform(wait / 2, wait)          # jitter: threads desynchronise
+                time.sleep(max(wait, min(self.max_backoff, retry_after or 0.0)))
+            retry_after = None
+            try:
+                return self._try(text, lang)
+            except _Retryable as exc:
+                last, retry_after = str(exc), exc.retry_after
+        raise EngineError(f"gtts: no audio for {text[:40]!r} after {tries} tries"
+                          f" ({last}; endpoint {self.url})")
+
+    def _try(self, text: str, lang: str) -> Audio:
+        import requests
+
+        request = _prepared_request(text, lang, self.slow, self.tld, self.url)
+        session = self._session()
+        with self._in_flight:
+            self.limiter.acquire()
+            try:
+                settings = session.merge_environment_settings(request.url, {}, None, None, None)
+                answer = session.send(request, timeout=self.timeout, **settings)
+            except requests.Timeout:
+                raise _Retryable(f"no answer within {self.timeout:g} s") from None
+            except requests.RequestException as exc:
+                raise _Retryable(f"connection failed: {type(exc).__name__}") from None
+        status = answer.status_code
+        if status in _RETRY_STATUS or status >= 500:
+            raise _Retryable(f"HTTP {status} {answer.reason}", _retry_after(answer))
+        if status != 200:
+            raise EngineError(f"gtts: endpoint {self.url} refused the request:"
+                              f" HTTP {status} {answer.reason}")
+        mp3 = _audio_from_answer(answer.text)
+        if not mp3:
+            raise _Retryable("answer with empty audio")
+        return _decode(mp3)
+
+
+def _retry_after(answer) -> float | None:
+    try:
+        return float(answer.headers.get("Retry-After", ""))
+    except ValueError:
+        return None
+
+
+def _decode(mp3: bytes) -> Audio:
+    """One MP3 answer -> mono s16le PCM at 24 kHz (Google's rate), by the ffmpeg binary of
+    imageio-ffmpeg (pydub's decoder would need ffprobe, which that package lacks). Each answer
+    is a whole MP3 file, decoded on its own."""
+    import subprocess
+
+    import imageio_ffmpeg
+
+    done = subprocess.run(
+        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3",
+         "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"],
+        input=mp3, capture_output=True)
+    if done.returncode != 0:
+        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[-1]
+        raise _Retryable(f"undecodable MP3 ({first[:80]})")
+    if not done.stdout:
+        raise _Retryable("answer with empty audio")
+    return Audio(pcm=done.stdout, sample_rate=SAMPLE_RATE)
