@@ -20,6 +20,7 @@ ENTRY_POINT_GROUP = "narrator.engines"
 _BUILTIN = {
     "espeak": "narrator.engines.espeak:EspeakEngine",
     "piper": "narrator.engines.piper_engine:PiperEngine",
+    "gtts": "narrator.engines.gtts_engine:GttsEngine",
 }
 
 
