@@ -141,5 +141,5 @@ class Narration:
     timeline: Timeline
     engine: str
     voice: str
-    loudness_lufs: float
+    loudness_lufs: float  # measured on the encoder's input, after gain and limiter
     stage_seconds: dict = field(default_factory=dict)

@@ -1,0 +1,77 @@
+"""Assemble: utterance audio -> the MP3 (normalised, tagged, chaptered) and its sidecars.
+
+Every output is first written under a temporary name in the destination folder and renamed
+into place only when all of them are complete, the MP3 last: a failure at any point leaves
+what was there before untouched and no half-written file.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Iterable
+
+from ..engines import Audio
+from ..model import Narration, Script
+from .encode import TARGET_LUFS, encode_mp3
+from .sidecars import chapters_json, webvtt
+from .tags import write_tags
+from .timeline import RATE, lay_out
+
+__all__ = ["assemble", "output_paths", "TARGET_LUFS"]
+
+
+def output_paths(out_mp3: Path) -> dict[str, Path]:
+    stem = out_mp3.with_suffix("") if out_mp3.suffix.lower() == ".mp3" else out_mp3
+    return {
+        "mp3": out_mp3,
+        "chapters_json": stem.with_name(stem.name + ".chapters.json"),
+        "chapters_vtt": stem.with_name(stem.name + ".chapters.vtt"),
+        "transcript_vtt": stem.with_name(stem.name + ".transcript.vtt"),
+    }
+
+
+def _temp_beside(path: Path, stack: ExitStack) -> Path:
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    temp = Path(name)
+    stack.callback(lambda: temp.unlink(missing_ok=True))
+    return temp
+
+
+def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: str, voice: str,
+             bitrate_kbps: int = 64, timings: dict | None = None) -> Narration:
+    timings = timings if timings is not None else {}
+    out_mp3 = Path(out_mp3)
+    paths = output_paths(out_mp3)
+    with ExitStack() as stack:
+        raw = stack.enter_context(tempfile.NamedTemporaryFile(prefix="narrator-", suffix=".pcm"))
+        started = time.perf_counter()
+        timeline, meter = lay_out(script, audio, raw, RATE)  # pulls synthesis through
+        raw.flush()
+        timings["synthesize+layout"] = time.perf_counter() - started
+
+        started = time.perf_counter()
+        temps = {key: _temp_beside(path, stack) for key, path in paths.items()}
+        measured = meter.integrated()
+        loudness = encode_mp3(Path(raw.name), RATE, temps["mp3"], measured_lufs=measured,
+                              bitrate_kbps=bitrate_kbps)
+        author = ", ".join(script.meta.authors) or script.meta.site_name
+        write_tags(temps["mp3"], title=script.title, language=script.language, meta=script.meta,
+                   timeline=timeline, engine=engine, voice=voice)
+        temps["chapters_json"].write_text(chapters_json(
+            timeline, title=script.title, author=author, file_name=out_mp3.name,
+            engine=engine, voice=voice), encoding="utf-8")
+        temps["chapters_vtt"].write_text(webvtt(timeline.chapters, "chapter"), encoding="utf-8")
+        temps["transcript_vtt"].write_text(webvtt(timeline.utterances, "cue"), encoding="utf-8")
+        for key in ("chapters_json", "chapters_vtt", "transcript_vtt", "mp3"):
+            os.chmod(temps[key], 0o644)
+            os.replace(temps[key], paths[key])
+        timings["encode+tags"] = time.perf_counter() - started
+    return Narration(
+        mp3_path=str(paths["mp3"]), chapters_json_path=str(paths["chapters_json"]),
+        chapters_vtt_path=str(paths["chapters_vtt"]),
+        transcript_vtt_path=str(paths["transcript_vtt"]), timeline=timeline, engine=engine,
+        voice=voice, loudness_lufs=loudness, stage_seconds=timings)

@@ -1,0 +1,93 @@
+"""Lay utterance audio end to end on one timeline, streaming it to a raw PCM file.
+
+Each utterance is resampled to the narration rate, trimmed of the engine's own leading and
+trailing silence (engines differ; the script's pauses are what the listener should hear),
+written once, and measured for loudness on the way. Nothing is concatenated in memory.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import gcd
+from typing import BinaryIO, Iterable, Iterator
+
+import numpy as np
+from scipy.signal import resample_poly
+
+from ..engines import Audio
+from ..model import Script, Span, Timeline, Utterance
+from .loudness import LoudnessMeter
+
+RATE = 22050
+_SILENCE_THRESHOLD = 10 ** (-50 / 20) * 32768  # -50 dBFS
+_EDGE_KEEP = int(0.03 * RATE)  # keep 30 ms around speech so onsets are not clipped
+
+
+def to_rate(audio: Audio, rate: int = RATE) -> np.ndarray:
+    samples = np.frombuffer(audio.pcm, dtype="<i2")
+    if audio.sample_rate == rate or samples.size == 0:
+        return samples
+    g = gcd(audio.sample_rate, rate)
+    out = resample_poly(samples.astype(np.float32), rate // g, audio.sample_rate // g)
+    return np.clip(np.round(out), -32768, 32767).astype("<i2")
+
+
+def trim_silence(samples: np.ndarray) -> np.ndarray:
+    loud = np.flatnonzero(np.abs(samples.astype(np.int32)) > _SILENCE_THRESHOLD)
+    if loud.size == 0:
+        return samples[:0]
+    start = max(0, loud[0] - _EDGE_KEEP)
+    end = min(samples.size, loud[-1] + 1 + _EDGE_KEEP)
+    return samples[start:end]
+
+
+@dataclass
+class TimelineWriter:
+    """Writes PCM to `sink` and records where every utterance and chapter falls."""
+
+    sink: BinaryIO
+    rate: int = RATE
+    meter: LoudnessMeter = field(init=False)
+    position: int = 0  # samples written so far
+    utterance_spans: list[Span] = field(default_factory=list)
+
+    def __post_init__(self):
+        self.meter = LoudnessMeter(self.rate)
+
+    def _write(self, samples: np.ndarray) -> None:
+        if samples.size:
+            self.sink.write(samples.astype("<i2").tobytes())
+            self.meter.add(samples)
+            self.position += samples.size
+
+    def add(self, utterance: Utterance, audio: Audio) -> None:
+        speech = trim_silence(to_rate(audio, self.rate))
+        start = self.position / self.rate
+        self._write(speech)
+        self.utterance_spans.append(Span(start, self.position / self.rate, utterance.text))
+        self._write(np.zeros(int(self.rate * utterance.pause_ms / 1000), dtype="<i2"))
+
+    @property
+    def duration(self) -> float:
+        return self.position / self.rate
+
+
+def lay_out(script: Script, audio: Iterable[Audio], sink: BinaryIO,
+            rate: int = RATE) -> tuple[Timeline, LoudnessMeter]:
+    """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline.
+
+    Chapters are contiguous: each starts where its first utterance starts (the first at 0)
+    and ends where the next one starts; the last ends at the end of the audio.
+    """
+    writer = TimelineWriter(sink, rate)
+    chapter_starts: list[tuple[float, str]] = []
+    stream: Iterator[Audio] = iter(audio)
+    for chapter in script.chapters:
+        chapter_starts.append((writer.duration, chapter.title))
+        for utterance in chapter.utterances:
+            writer.add(utterance, next(stream))
+    total = writer.duration
+    chapters = []
+    for i, (start, title) in enumerate(chapter_starts):
+        end = chapter_starts[i + 1][0] if i + 1 < len(chapter_starts) else total
+        chapters.append(Span(0.0 if i == 0 else start, end, title))
+    return Timeline(tuple(chapters), tuple(writer.utterance_spans), total), writer.meter

@@ -1,0 +1,132 @@
+"""The whole line, stage after stage. The faces (CLI, batch, server) call only this module."""
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from . import __version__
+from .assemble import assemble
+from .engines import create_engine
+from .errors import EngineError, InputError
+from .model import Article, Narration, Script
+from .script import build_script
+from .synthesize import EngineSpec, synthesize_stream
+
+MAX_INPUT_BYTES = 10 * 1024 * 1024
+FETCH_TIMEOUT_S = 20
+USER_AGENT = f"narrator/{__version__} (+https://github.com/narrator-tts/narrator)"
+
+
+@dataclass(frozen=True)
+class NarrateOptions:
+    engine: str = "espeak"
+    voice: str | None = None
+    language: str | None = None  # overrides the page's language
+    bitrate_kbps: int = 64
+    workers: int | None = None  # synthesis workers; None = one per core
+    engine_options: dict = field(default_factory=dict)
+    rules: tuple[Path, ...] = ()  # extra site rules files
+    normalize_speech: bool = True
+
+
+@dataclass(frozen=True)
+class Source:
+    html: bytes
+    url: str | None = None
+    content_type: str | None = None
+
+
+def read_input(source: str, *, max_bytes: int = MAX_INPUT_BYTES) -> Source:
+    """An HTML file path, an http(s) URL, or "-" for standard input."""
+    if source == "-":
+        data = sys.stdin.buffer.read(max_bytes + 1)
+        return Source(_capped(data, max_bytes, "standard input"))
+    if source.startswith(("http://", "https://")):
+        request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
+        try:
+            with urllib.request.urlopen(request, timeout=FETCH_TIMEOUT_S) as response:
+                data = response.read(max_bytes + 1)
+                return Source(_capped(data, max_bytes, source), response.geturl(),
+                              response.headers.get("Content-Type"))
+        except urllib.error.HTTPError as exc:
+            raise InputError(f"cannot fetch {source}: HTTP {exc.code}") from None
+        except (urllib.error.URLError, TimeoutError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            raise InputError(f"cannot fetch {source}: {reason}") from None
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"no such file: {source}")
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except OSError as exc:
+        raise InputError(f"cannot read {source}: {exc.strerror}") from None
+    return Source(_capped(data, max_bytes, source))
+
+
+def _capped(data: bytes, max_bytes: int, name: str) -> bytes:
+    if len(data) > max_bytes:
+        raise InputError(f"{name} is larger than {max_bytes // (1024 * 1024)} MB")
+    return data
+
+
+def extract(html: bytes, *, url: str | None = None, content_type: str | None = None,
+            options: NarrateOptions = NarrateOptions()) -> Article:
+    from .extract import extract_article
+    article = extract_article(html, url=url, content_type=content_type, rules=options.rules)
+    if options.language:
+        article = dataclasses.replace(article, language=options.language.lower())
+    return article
+
+
+def script_for(article: Article, options: NarrateOptions = NarrateOptions(),
+               lexicon: dict | None = None) -> Script:
+    return build_script(article, lexicon=lexicon, normalize_speech=options.normalize_speech)
+
+
+def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions = NarrateOptions(),
+                    progress: Callable[[int, int], None] | None = None,
+                    lexicon: dict | None = None) -> Narration:
+    out_mp3 = Path(out_mp3)
+    if not out_mp3.parent.is_dir():
+        raise InputError(f"output folder does not exist: {out_mp3.parent}")
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    script = script_for(article, options, lexicon)
+    if not any(True for _ in script.utterances()):
+        raise InputError("the article has nothing to say")
+    timings["script"] = time.perf_counter() - started
+
+    engine = create_engine(options.engine, **options.engine_options)
+    reason = engine.unavailable_reason()
+    if reason:
+        raise EngineError(f"engine {options.engine!r} is unavailable: {reason}")
+    voice = engine.resolve_voice(script.language, options.voice)
+    texts = [u.speech for u in script.utterances()]
+    audio = synthesize_stream(texts, engine=engine,
+                              spec=EngineSpec(options.engine, dict(options.engine_options)),
+                              language=script.language, voice=voice, workers=options.workers,
+                              progress=progress)
+    try:
+        return assemble(script, audio, out_mp3, engine=engine.name, voice=voice,
+                        bitrate_kbps=options.bitrate_kbps, timings=timings)
+    finally:
+        engine.close()
+
+
+def narrate(html: bytes, out_mp3: Path, *, url: str | None = None,
+            content_type: str | None = None, options: NarrateOptions = NarrateOptions(),
+            progress: Callable[[int, int], None] | None = None) -> Narration:
+    """HTML bytes -> OUT.mp3 + OUT.chapters.json + OUT.chapters.vtt + OUT.transcript.vtt."""
+    started = time.perf_counter()
+    article = extract(html, url=url, content_type=content_type, options=options)
+    extract_seconds = time.perf_counter() - started
+    narration = narrate_article(article, out_mp3, options=options, progress=progress)
+    narration.stage_seconds["extract"] = extract_seconds
+    return narration

@@ -1,0 +1,94 @@
+"""Utterances -> PCM, in parallel, delivered in order, with bounded memory.
+
+Engines declare how they parallelise: `concurrency = "process"` (CPU-bound, possibly not
+thread-safe, like libespeak-ng) runs in a process pool whose workers each create their own
+engine; `"thread"` (network-bound, like gTTS) shares one engine across a thread pool.
+At most `2 * workers` results wait in memory, so a 70-minute article streams through.
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections import deque
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Callable, Iterator, Sequence
+
+from .engines import Audio, Engine, create_engine
+
+Progress = Callable[[int, int], None]
+
+# Below this many utterances a pool costs more than it saves.
+_MIN_PARALLEL = 6
+
+
+@dataclass(frozen=True)
+class EngineSpec:
+    """Everything a worker process needs to build the same engine as the parent."""
+
+    name: str
+    options: dict = field(default_factory=dict)
+
+    def create(self) -> Engine:
+        return create_engine(self.name, **self.options)
+
+
+_worker_engine: Engine | None = None
+
+
+def _init_worker(spec: EngineSpec) -> None:
+    global _worker_engine
+    _worker_engine = spec.create()
+
+
+def _synthesize_in_worker(text: str, language: str, voice: str) -> Audio:
+    assert _worker_engine is not None
+    return _worker_engine.synthesize(text, language=language, voice=voice)
+
+
+def default_workers() -> int:
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+               else (os.cpu_count() or 1))
+
+
+def _executor(engine: Engine, spec: EngineSpec, workers: int) -> tuple[Executor, Callable]:
+    concurrency = getattr(engine, "concurrency", "process")
+    if concurrency == "thread":
+        pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tts")
+        return pool, lambda text, language, voice: engine.synthesize(
+            text, language=language, voice=voice)
+    method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
+                               initializer=_init_worker, initargs=(spec,))
+    return pool, _synthesize_in_worker
+
+
+def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec, language: str,
+                      voice: str, workers: int | None = None,
+                      progress: Progress | None = None) -> Iterator[Audio]:
+    """Yield one Audio per text, in order. Engine errors propagate (no silent fallback)."""
+    total = len(texts)
+    workers = min(workers or int(getattr(engine, "max_workers", 0) or default_workers()),
+                  max(1, total))
+    if workers <= 1 or total < _MIN_PARALLEL:
+        for i, text in enumerate(texts):
+            yield engine.synthesize(text, language=language, voice=voice)
+            if progress:
+                progress(i + 1, total)
+        return
+    pool, call = _executor(engine, spec, workers)
+    pending: deque[Future] = deque()
+    window = 2 * workers
+    try:
+        next_index = 0
+        for done in range(total):
+            while next_index < total and len(pending) < window:
+                pending.append(pool.submit(call, texts[next_index], language, voice))
+                next_index += 1
+            yield pending.popleft().result()
+            if progress:
+                progress(done + 1, total)
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True, cancel_futures=True)
