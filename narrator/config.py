@@ -21,8 +21,10 @@ The config file is TOML, read from `NARRATOR_CONFIG` or else `~/.config/narrator
 
     [voices]
     dir = "~/.local/share/narrator/voices"
+    url = "https://huggingface.co/rhasspy/piper-voices/resolve/main"  # `voices install` source
 
-Environment variables win over the file: NARRATOR_CACHE_DIR, NARRATOR_VOICES_DIR.
+Environment variables win over the file: NARRATOR_CACHE_DIR, NARRATOR_VOICES_DIR,
+NARRATOR_PIPER_VOICES_URL.
 """
 from __future__ import annotations
 
@@ -42,6 +44,7 @@ class ConfigError(NarratorError):
 
 
 DEFAULT_CACHE_BYTES = 2 * 1024**3
+DEFAULT_PIPER_VOICES_URL = "https://huggingface.co/rhasspy/piper-voices/resolve/main"
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1000, "m": 1000**2, "g": 1000**3, "t": 1000**4,
@@ -98,6 +101,7 @@ class Config:
     cache_max_bytes: int = DEFAULT_CACHE_BYTES
     cache_enabled: bool = True
     voices_dir: Path = field(default_factory=default_voices_dir)
+    piper_voices_url: str = DEFAULT_PIPER_VOICES_URL
 
     def language(self, language: str) -> LanguageConfig:
         return self.languages.get(language, LanguageConfig())
@@ -173,6 +177,8 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         cache_max_bytes=parse_size(max_size),
         cache_enabled=enabled,
         voices_dir=Path(voices_dir).expanduser() if voices_dir else default_voices_dir(),
+        piper_voices_url=(os.environ.get("NARRATOR_PIPER_VOICES_URL")
+                          or _str(voices.get("url"), "voices.url") or DEFAULT_PIPER_VOICES_URL),
     )
 
 

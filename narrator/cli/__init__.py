@@ -21,6 +21,7 @@ app = typer.Typer(
 # One module per face; each defines register(app).
 COMMAND_MODULES = [
     "narrate",
+    "voices",
 ]
 
 for _name in COMMAND_MODULES:
