@@ -1,0 +1,238 @@
+"""Steps that turn written quantities into words: dates, times, money, units, ordinals, numbers.
+
+They run in that order: each consumes the numbers it understands (so '13:59' is a time before
+it could be two numbers), and `spell_numbers` says whatever digits are left.
+"""
+from __future__ import annotations
+
+import re
+
+from . import numbers as n
+from .rules import Context
+
+
+def _alternatives(keys) -> str:
+    return "|".join(map(re.escape, sorted(keys, key=len, reverse=True)))
+
+
+def spell_dates(text: str, ctx: Context) -> str:
+    """'25/11/2026' and '2026-11-25' -> '25 novembre 2026' (en: 'November 25th, 2026');
+    '1 novembre' -> '1er novembre'. Written-out dates otherwise stay for the number steps."""
+    dates = ctx.rules.table("dates")
+    months = dates.get("months")
+    if not months:
+        return text
+    order = dates.get("order", "dmy")
+
+    def render(day: int, month: int, year: str) -> str | None:
+        if not (1 <= month <= 12 and 1 <= day <= 31):
+            return None
+        said_day = str(day)
+        if day == 1 and dates.get("first_day"):
+            said_day = dates["first_day"]
+        elif dates.get("day_ordinal"):
+            said_day = n.ordinal(day, ctx)
+        return dates["template"].format(day=said_day, month=months[month - 1], year=year).strip()
+
+    def numeric(m: re.Match) -> str:
+        a, b, year = int(m.group(1)), int(m.group(2)), m.group(3)
+        day, month = (a, b) if order == "dmy" or a > 12 else (b, a)
+        if len(year) == 2:
+            year = "20" + year
+        return render(day, month, year) or m.group(0)
+
+    text = re.sub(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?![\d/]|\.\d)", numeric, text)
+    text = re.sub(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])",
+                  lambda m: render(int(m.group(3)), int(m.group(2)), m.group(1)) or m.group(0), text)
+    month_names = _alternatives(months)
+    if dates.get("first_day"):
+        text = re.sub(rf"(?<![\d,.])1(?= (?:{month_names})\b)", dates["first_day"], text)
+    if dates.get("day_ordinal"):  # "November 25" -> "November twenty-fifth"
+        text = re.sub(rf"\b({month_names}) (\d{{1,2}})(?![\d:.,]\d)(?!\w)",
+                      lambda m: f"{m.group(1)} {n.ordinal(int(m.group(2)), ctx)}", text)
+    return text
+
+
+def spell_times(text: str, ctx: Context) -> str:
+    """'13h59', '13:59', '9 h 30' -> 'treize heures cinquante-neuf'; '13:59 min' (a duration)
+    -> 'treize minutes cinquante-neuf'; English '9:05 pm' -> 'nine oh five p m'."""
+    times = ctx.rules.table("times")
+    if not times:
+        return text
+    fem_hours = bool(times.get("hour_feminine"))
+    fem_minutes = bool(times.get("clock_minutes_feminine"))
+    suffixes = times.get("suffixes", {})
+
+    def minutes(mm: str) -> str:
+        if mm.startswith("0") and times.get("minutes_leading_zero"):
+            return f"{times['minutes_leading_zero']} {n.cardinal(int(mm), ctx)}"
+        return n.cardinal(int(mm), ctx, feminine=fem_minutes)
+
+    def clock(h: str, mm: str | None, suffix: str | None) -> str:
+        hours = times.get("hour_one", "") if int(h) <= 1 else times.get("hour_many", "")
+        said_h = n.cardinal(int(h), ctx, feminine=fem_hours)
+        if mm is None or mm == "00":
+            said = times["clock_template_on_the_hour"].format(h=said_h, hours=hours)
+        else:
+            said = times["clock_template"].format(h=said_h, hours=hours, m=minutes(mm))
+        return " ".join((said + " " + suffixes.get(suffix, "")).split()) if suffix else said
+
+    durations = _alternatives(times.get("duration_units", [])) or "(?!)"
+    text = re.sub(rf"(?<![\d:,.])(\d{{1,2}}):(\d{{2}})\s?(?:{durations})\b",
+                  lambda m: times["duration_template"].format(
+                      a=n.cardinal(int(m.group(1)), ctx), b=n.cardinal(int(m.group(2)), ctx)),
+                  text)
+    suffix_re = rf"(?:\s?({_alternatives(suffixes)}))?(?!\w)" if suffixes else r"()"
+
+    def colon(m: re.Match) -> str:
+        if int(m.group(1)) > 24 or int(m.group(2)) > 59:
+            return m.group(0)
+        return clock(m.group(1), m.group(2), m.group(3))
+
+    text = re.sub(rf"(?<![\d:,.])(\d{{1,2}}):(\d{{2}})(?![\d:]){suffix_re}", colon, text)
+    marks = "".join(map(re.escape, times.get("hour_marks", [])))
+    if marks:
+        def marked(m: re.Match) -> str:
+            if int(m.group(1)) > 24 or (m.group(2) and int(m.group(2)) > 59):
+                return m.group(0)
+            return clock(m.group(1), m.group(2), None)
+
+        text = re.sub(rf"(?<![\d:,.])(\d{{1,2}}) ?[{marks}](?: ?(\d{{2}}))?(?![\w/])", marked, text)
+    return text
+
+
+def spell_money(text: str, ctx: Context) -> str:
+    """'3,5 M€' -> 'trois virgule cinq millions d'euros', '12,50 €' -> 'douze euros cinquante',
+    '$1.5bn' -> 'one point five billion dollars', '£1' -> 'one pound'."""
+    currencies = {k: v for k, v in ctx.rules.table("currencies").items() if isinstance(v, dict)}
+    if not currencies:
+        return text
+    mults = ctx.rules.table("multipliers")
+    mult_words = {w: spec for spec in mults.values() for w in (spec["one"], spec["many"])}
+    template = ctx.rules.table("currencies").get("cents_template", "{units} {currency} {cents}")
+    num = ctx.rules.number_pattern
+    cur = _alternatives(currencies)
+    mul = _alternatives(list(mults) + list(mult_words)) or "(?!)"
+
+    def render(amount: str, mult: str | None, symbol: str) -> str:
+        spec = currencies[symbol]
+        feminine = bool(spec.get("feminine"))
+        if mult:
+            m = mults.get(mult) or mult_words[mult]
+            singular = n.is_singular(amount, ctx)
+            said = f"{n.say(amount, ctx)} {m['one'] if singular else m['many']} "
+            return said + (spec["of"] if m.get("of") else spec["many"])
+        whole, frac = n.split_number(amount, ctx)
+        if frac and len(frac) == 2 and "cents_one" in spec:
+            units = n.cardinal(int(whole), ctx, feminine=feminine)
+            name = spec["one"] if int(whole) == 1 else spec["many"]
+            if frac == "00":
+                return f"{units} {name}"
+            cents = int(frac)
+            return template.format(units=units, currency=name, cents=n.cardinal(cents, ctx),
+                                   subunit=spec["cents_one"] if cents == 1 else spec["cents_many"])
+        name = spec["one"] if n.is_singular(amount, ctx) else spec["many"]
+        return f"{n.say(amount, ctx, feminine=feminine)} {name}"
+
+    after = rf"({num})\s?(?:({mul})\s?)?({cur})(?![\w])"
+    before = rf"(?<![\w])({cur})\s?({num})(?:\s?({mul})(?![\w]))?"
+    text = re.sub(after, lambda m: render(m.group(1), m.group(2), m.group(3)), text)
+    return re.sub(before, lambda m: render(m.group(2), m.group(3), m.group(1)), text)
+
+
+def spell_units(text: str, ctx: Context) -> str:
+    """'50 %' -> 'cinquante pour cent', '90 km/h' -> 'quatre-vingt-dix kilomètres heure',
+    '-5 °C' -> 'moins cinq degrés Celsius'. Only a unit right after a number is a unit."""
+    units = ctx.rules.table("units")
+    if not units:
+        return text
+    minus = ctx.rules.table("numbers").get("minus_word")
+
+    def render(m: re.Match) -> str:
+        spec = units[m.group(3)]
+        amount = m.group(2)
+        said = n.say(amount, ctx, feminine=bool(spec.get("feminine")))
+        if m.group(1) and minus:
+            said = f"{minus} {said}"
+        name = spec["one"] if n.is_singular(amount, ctx) else spec["many"]
+        return f"{said} {name}"
+
+    pattern = (rf"(?:(?<![\w])([-−]))?({ctx.rules.number_pattern})\s?({_alternatives(units)})"
+               r"(?![\w'/²³])")
+    return re.sub(pattern, render, text)
+
+
+def spell_ordinals(text: str, ctx: Context) -> str:
+    """'1er' -> 'premier', '3e' -> 'troisième', 'XXIe siècle' -> 'vingt et unième siècle',
+    'Louis XIV' -> 'Louis quatorze'; English '21st' -> 'twenty-first', 'Henry VIII' ->
+    'Henry the eighth'."""
+    ordinals = ctx.rules.table("ordinals")
+    suffixes = ordinals.get("suffixes", {})
+    if not suffixes:
+        return text
+    second = ordinals.get("second", {})
+    second_suffixes = set(ordinals.get("second_suffixes", ()))
+
+    def say(value: int | None, suffix: str, original: str) -> str:
+        if value is None:
+            return original
+        gender = suffixes[suffix]
+        if value == 2 and suffix in second_suffixes and gender in second:
+            return second[gender]
+        return n.ordinal(value, ctx, gender)
+
+    alts = _alternatives(suffixes)
+    text = re.sub(rf"(?<![\w,.])(\d+)({alts})(?!\w)",
+                  lambda m: say(int(m.group(1)), m.group(2), m.group(0)), text)
+    # A lone L, C, D or M before a suffix is a word (Le, Ce, De, Me), never a numeral.
+    text = re.sub(rf"(?<![\w-])([IVX]|[IVXLCDM]{{2,}})({alts})(?!\w)",
+                  lambda m: say(n.roman_value(m.group(1)), m.group(2), m.group(0)), text)
+    before = _alternatives(ordinals.get("roman_before", []))
+    if before:
+        text = re.sub(rf"(?<![\w-])([IVXLCDM]+) (?=(?:{before})\b)",
+                      lambda m: say(n.roman_value(m.group(1)), next(iter(suffixes)), m.group(1))
+                      + " ", text)
+    regnal = ordinals.get("regnal")
+    if regnal:
+        def monarch(m: re.Match) -> str:
+            value = n.roman_value(m.group(2))
+            if value is None:
+                return m.group(0)
+            if regnal == "the_ordinal":
+                return f"{m.group(1)} the {n.ordinal(value, ctx)}"
+            return f"{m.group(1)} {n.cardinal(value, ctx)}"
+
+        # A capitalised name (not an all-capital word) then I, V, X only: Louis XIV, Jean-Paul II.
+        text = re.sub(r"\b([A-ZÀ-Þ][a-zà-ÿ]+(?:-[A-ZÀ-Þ][a-zà-ÿ]+)?) (II|III|IV|V|VI|VII|VIII|IX|X"
+                      r"|XI|XII|XIII|XIV|XV|XVI|XVII|XVIII|XIX|XX|XXI|XXII|XXIII)(?![\w-])",
+                      monarch, text)
+    return text
+
+
+def spell_numbers(text: str, ctx: Context) -> str:
+    """Every number left: '1 250 000' -> 'un million deux cent cinquante mille', '12,5' ->
+    'douze virgule cinq', '-3' -> 'moins trois', '2020-2026' -> '2020 à 2026'; English
+    four-digit years -> 'nineteen ninety-nine'."""
+    num = ctx.rules.table("numbers")
+    if not num:
+        return text
+    pattern = ctx.rules.number_pattern
+    if num.get("range_word"):
+        text = re.sub(rf"(?<![\w-])(\d{{1,4}}) ?[-–] ?(\d{{1,4}})(?![\w-])",
+                      rf"\1 {num['range_word']} \2", text)
+    low, high = (num.get("years") or [0, -1])[:2]
+
+    def render(m: re.Match) -> str:
+        written = m.group(2)
+        if re.fullmatch(r"\d{4}", written) and low <= int(written) <= high:
+            said = n.year(int(written), ctx)
+        else:
+            said = n.say(written, ctx)
+        if m.group(1):
+            said = f"{num.get('minus_word', '-')} {said}"
+        # Keep words apart from letters the number was glued to: COP21 -> COP vingt et un.
+        start = m.start() > 0 and m.string[m.start() - 1].isalpha()
+        end = m.end() < len(m.string) and m.string[m.end()].isalpha()
+        return (" " if start else "") + said + (" " if end else "")
+
+    return re.sub(rf"(?:(?<![\w])([-−])(?=\d))?({pattern})", render, text)
