@@ -22,6 +22,7 @@ app = typer.Typer(
 COMMAND_MODULES = [
     "narrate",
     "voices",
+    "extract",
 ]
 
 for _name in COMMAND_MODULES:

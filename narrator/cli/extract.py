@@ -1,0 +1,78 @@
+"""`narrator extract`: preview what will be spoken (or, with --explain, what was left out)."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from ..model import ListBlock, Paragraph, Quote
+
+
+def _block_json(block) -> dict:
+    if isinstance(block, Quote):
+        return {"type": "quote", "text": block.text, "attribution": block.attribution}
+    if isinstance(block, ListBlock):
+        return {"type": "list", "items": list(block.items), "ordered": block.ordered}
+    if isinstance(block, Paragraph):
+        return {"type": "paragraph", "text": block.text}
+    return {"type": type(block).__name__.lower()}
+
+
+def article_json(article) -> dict:
+    return {
+        "title": article.title,
+        "language": article.language,
+        "meta": dataclasses.asdict(article.meta),
+        "sections": [{"heading": s.heading, "level": s.level, "blocks": [_block_json(b) for b in s.blocks]}
+                     for s in article.sections],
+    }
+
+
+def extract_command(
+    input: str = typer.Argument(..., metavar="INPUT",
+                                help="An article page: HTML file, http(s) URL, or - for stdin."),
+    url: Optional[str] = typer.Option(None, "--url", help="The page's URL, when INPUT is a file or stdin."),
+    format: str = typer.Option("text", "--format", "-f", help="text (what will be spoken) or json "
+                               "(metadata and sections)."),
+    explain: bool = typer.Option(False, "--explain", help="Also show what was dropped and which rule "
+                                 "or heuristic dropped it (on stderr with --format text)."),
+    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); repeatable."),
+    max_size: int = typer.Option(10_000_000, "--max-size", min=1, help="Refuse pages larger than this "
+                                 "many bytes."),
+) -> None:
+    """Print the cleaned article, the text that will be spoken, without synthesizing it."""
+    from .. import extract as ex
+    from ..errors import InputError
+    from ..pipeline import read_input
+    from ..script import render_text
+
+    if format not in ("text", "json"):
+        raise InputError(f"unknown format {format!r} (use text or json)")
+    source = read_input(input, max_bytes=max_size)
+    page_url = url or source.url
+    kwargs = dict(url=page_url, content_type=source.content_type, rules=tuple(rules), max_bytes=max_size)
+    if explain:
+        report = ex.explain(source.html, **kwargs)
+        article = report.article
+    else:
+        report, article = None, ex.extract_article(source.html, **kwargs)
+    if format == "json":
+        data = article_json(article)
+        if report is not None:
+            data["explain"] = {"encoding": report.encoding, "rule_sets": report.rule_sets,
+                               "main_content": report.engine,
+                               "dropped": [{"text": t, "rule": r} for t, r in report.dropped]}
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(render_text(article))
+        if report is not None:
+            sys.stdout.flush()
+            sys.stderr.write("\n" + report.render())
+
+
+def register(app: typer.Typer) -> None:
+    app.command("extract")(extract_command)

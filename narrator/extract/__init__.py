@@ -1,0 +1,241 @@
+"""HTML bytes -> Article.
+
+    decode (charset, mojibake) -> parse -> metadata -> rules (generic + detected CMS + user)
+    -> clean (junk, embeds, quotes + attribution, drop selectors) -> main content
+    (a rule's content root walked by us, else trafilatura) -> blocks (phrases, title/kicker,
+    attribution lines, de-duplication) -> sections.
+
+`extract_article` raises InputError (not HTML, binary, too big, undecodable) or
+NoArticleError (no article text); anything else escaping is a bug.
+"""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import lxml.html
+from lxml import etree
+
+from ..errors import InputError, NoArticleError
+from ..model import Article, Metadata
+from .blocks import RawBlock, from_trafilatura, walk_dom
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
+from .decode import DEFAULT_MAX_BYTES, decode_html
+from .metadata import extract_metadata
+from .post import process, to_sections
+from .rules import RuleSet, compile_selector, norm_phrase, select_rules
+
+__all__ = ["extract_article", "extract_text", "explain", "Explanation", "DEFAULT_MAX_BYTES",
+           "DEFAULT_TIME_LIMIT"]
+
+DEFAULT_TIME_LIMIT = float(os.environ.get("NARRATOR_EXTRACT_TIME_LIMIT", "20"))
+MIN_CONTENT_CHARS = 200
+_XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
+
+
+class ExtractTimeout(InputError):
+    pass
+
+
+@contextmanager
+def time_limit(seconds: float | None):
+    """SIGALRM-based limit, only in the main thread; an outer, earlier alarm is left alone."""
+    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
+        yield
+        return
+    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    if remaining and remaining < seconds:
+        yield  # someone else's alarm fires first (e.g. a benchmark harness)
+        return
+
+    def on_alarm(signum, frame):
+        raise ExtractTimeout(f"page took longer than {seconds:g} s to extract (time limit)")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, remaining - (time.monotonic() - start)))
+
+
+@dataclass
+class Explanation:
+    article: Article | None
+    encoding: str
+    rule_sets: list[str]
+    engine: str
+    dropped: list[tuple[str, str]] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"encoding: {self.encoding}", f"rule sets: {', '.join(self.rule_sets)}",
+                 f"main content: {self.engine}", f"dropped ({len(self.dropped)}):"]
+        lines += [f"  - {text!r}\n      by {rule}" for text, rule in self.dropped]
+        return "\n".join(lines) + "\n"
+
+
+def _parse(text: str):
+    text = _XML_DECL.sub("", text, count=1)
+    try:
+        tree = lxml.html.document_fromstring(text)
+    except (etree.ParserError, ValueError) as exc:
+        raise InputError(f"cannot parse the page as HTML ({exc})") from None
+    if tree is None or tree.tag != "html":
+        wrapper = lxml.html.Element("html")
+        body = etree.SubElement(wrapper, "body")
+        if tree is not None:
+            body.append(tree)
+        tree = wrapper
+    return tree
+
+
+def _lca(elements):
+    paths = []
+    for el in elements:
+        path = [el] + list(el.iterancestors())
+        paths.append(list(reversed(path)))
+    common = None
+    for level in zip(*paths):
+        if all(x is level[0] for x in level):
+            common = level[0]
+        else:
+            break
+    return common
+
+
+def _content_root(tree, rs: RuleSet):
+    for rule in rs.content:
+        found = compile_selector(rule.value)(tree)
+        found = [f for f in found if not any(a in found for a in f.iterancestors())]
+        if not found:
+            continue
+        if len(found) == 1:
+            root = found[0]
+        else:
+            root = _lca(found)
+            if root is None or root.tag in ("html", "body"):
+                root = max(found, key=lambda f: len(text_of(f)))
+        if len(text_of(root)) >= MIN_CONTENT_CHARS:
+            return root, rule.source
+    return None, None
+
+
+def _guess_language(text: str, rs: RuleSet) -> str | None:
+    words = re.findall(r"[^\W\d_]+", text[:5000].lower())
+    if not words or not rs.stopwords:
+        return None
+    scores = {lang: sum(w in stop for w in words) for lang, stop in rs.stopwords.items()}
+    lang, score = max(scores.items(), key=lambda kv: kv[1])
+    return lang if score >= max(3, len(words) * 0.05) else None
+
+
+def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
+    text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
+    tree = _parse(text)
+    meta = extract_metadata(tree, url)
+    rs = select_rules(tree, text[:200_000], user=tuple(rules))
+    if options:
+        rs.options.update(options)
+    lang = meta.language or "en"
+    clean_tree(tree, rs, log)
+    engine_choice = rs.options.get("engine", "auto")
+    root, source = (None, None)
+    if engine_choice in ("auto", "rules"):
+        root, source = _content_root(tree, rs)
+    raw: list[RawBlock]
+    note_lang = meta.language or "en"
+    note = rs.note("table", note_lang)
+    if root is not None:
+        engine = f"content root from rule {source}"
+        raw = walk_dom(root, rs.options, log, note)
+        dom_path = True
+    else:
+        engine = "trafilatura (no content rule matched)"
+        raw = _trafilatura(tree, url, rs, log, note)
+        dom_path = False
+    blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
+    sections = to_sections(blocks, log)
+    body_text = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind != "h")
+    if len(body_text.strip()) < 20 or not any(b.kind in ("p", "quote", "list") for b in blocks):
+        raise NoArticleError("no article text found on the page")
+    if not meta.language:
+        lang = _guess_language(body_text, rs) or "en"
+        meta = _replace(meta, language=lang)
+        if lang != note_lang:
+            sections = _renote(sections, rs.note("table", note_lang), rs.note("table", lang))
+    title = meta.title or ""
+    article = Article(title=title, language=lang, sections=sections, meta=meta)
+    return article, encoding, rs, engine
+
+
+def _replace(meta: Metadata, **kw) -> Metadata:
+    from dataclasses import replace
+    return replace(meta, **kw)
+
+
+def _renote(sections, old, new):
+    from dataclasses import replace
+    from ..model import Paragraph
+    if not old or not new or old == new:
+        return sections
+    return tuple(replace(s, blocks=tuple(Paragraph(new) if isinstance(b, Paragraph) and b.text == old else b
+                                         for b in s.blocks)) for s in sections)
+
+
+def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
+    import trafilatura
+
+    quotes = {}
+    for q in tree.xpath(f"//*[@{QUOTE_ATTR}]"):
+        quotes[norm_phrase(text_of(q))] = q.get(ATTRIBUTION_ATTR)
+    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
+                                      include_tables=rs.options.get("tables") != "drop",
+                                      include_images=False, include_formatting=False, include_links=False,
+                                      with_metadata=False, deduplicate=False)
+    if doc is None or doc.body is None:
+        return []
+    return from_trafilatura(doc.body, rs.options, log, note, quotes)
+
+
+def extract_article(html: bytes, *, url: str | None = None, content_type: str | None = None,
+                    rules: Sequence[Path] = (), max_bytes: int = DEFAULT_MAX_BYTES,
+                    time_limit_s: float | None = DEFAULT_TIME_LIMIT, options: dict | None = None) -> Article:
+    """The article of one HTML page. Raises InputError / NoArticleError with a one-line message."""
+    return _guarded(html, url, content_type, rules, max_bytes, time_limit_s, Log(False), options)[0]
+
+
+def explain(html: bytes, *, url: str | None = None, content_type: str | None = None,
+            rules: Sequence[Path] = (), max_bytes: int = DEFAULT_MAX_BYTES,
+            time_limit_s: float | None = DEFAULT_TIME_LIMIT, options: dict | None = None) -> Explanation:
+    """Like extract_article, plus what was dropped and by which rule or heuristic."""
+    log = Log(True)
+    article, encoding, rs, engine = _guarded(html, url, content_type, rules, max_bytes, time_limit_s, log, options)
+    return Explanation(article, encoding, rs.names, engine, log.entries)
+
+
+def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
+    with time_limit(limit):
+        try:
+            return _run(html, url, content_type, rules, max_bytes, log, options)
+        except RecursionError:
+            raise InputError("page markup is nested too deeply to read") from None
+        except MemoryError:
+            raise InputError("page is too large to read") from None
+
+
+def extract_text(html: bytes, url: str | None = None) -> str:
+    """The `narrator extract` text of a page (for the evaluation harness)."""
+    from ..script import render_text
+
+    return render_text(extract_article(html, url=url))

@@ -1,0 +1,232 @@
+"""Main content -> raw blocks, two ways: our own DOM walker over the content root a rule
+selected (CMS pages), or trafilatura's XML (any page). Both give the same RawBlock list."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
+
+HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
+BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+              "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+              "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu", "nav", "ol",
+              "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+              "caption", "noscript"}
+_SPACE = re.compile(r"\s+")
+
+
+@dataclass
+class RawBlock:
+    kind: str  # "h" | "p" | "list" | "quote" | "table"
+    text: str = ""
+    level: int = 0
+    items: list = field(default_factory=list)
+    ordered: bool = False
+    attribution: str | None = None
+    origin: str = ""  # "p", "div" (loose text), "caption"...
+
+
+def squash(text: str) -> str:
+    return _SPACE.sub(" ", text or "").strip()
+
+
+def _has_block(el) -> bool:
+    for d in el.iterdescendants():
+        if isinstance(d.tag, str) and d.tag in BLOCK_TAGS:
+            return True
+    return False
+
+
+class Walker:
+    def __init__(self, options: dict, log: Log, note):
+        self.options, self.log, self.note = options, log, note
+        self.out: list[RawBlock] = []
+
+    # inline text, with how much of it sits in links (a link-only block is navigation)
+    def inline(self, el, parts: list, linked: list) -> None:
+        if el.tag == "br":
+            parts.append("\n")
+        elif el.tag == "a":
+            t = el.text_content()
+            parts.append(t)
+            linked.append(len(t.strip()))
+        elif el.tag in ("img",):
+            pass
+        else:
+            if el.text:
+                parts.append(el.text)
+            for c in el:
+                if isinstance(c.tag, str):
+                    self.inline(c, parts, linked)
+                if c.tail:
+                    parts.append(c.tail)
+
+    def flush(self, parts: list, linked: list, origin: str) -> None:
+        text = squash("".join(parts))
+        parts.clear()
+        link = sum(linked)
+        linked.clear()
+        if not text:
+            return
+        if link >= len(text) * 0.9 and (origin != "p" or len(text.split()) < 15):
+            self.log.add(text, "heuristic: link-only block (navigation, call to action)")
+            return
+        self.out.append(RawBlock("p", text, origin=origin))
+
+    def walk(self, el, depth: int = 0) -> None:
+        tag = el.tag
+        if not isinstance(tag, str) or depth > 200:
+            return
+        if el.get(QUOTE_ATTR):
+            text = text_of(el)
+            if text:
+                self.out.append(RawBlock("quote", text, attribution=el.get(ATTRIBUTION_ATTR)))
+            return
+        if tag in HEADINGS:
+            self.out.append(RawBlock("h", text_of(el), level=HEADINGS[tag]))
+            return
+        if tag in ("ul", "ol", "dl", "menu"):
+            self.list_block(el, ordered=tag == "ol")
+            return
+        if tag == "table":
+            self.table(el, depth)
+            return
+        if tag == "figcaption" or "caption" in (el.get("class") or "") and tag in ("p", "div", "span"):
+            if self.options.get("captions"):
+                self.out.append(RawBlock("p", text_of(el), origin="caption"))
+            else:
+                self.log.element(el, "option captions=false: figure caption / image credit")
+            return
+        if tag in ("p", "pre", "address", "dt", "dd") and not _has_block(el):
+            parts, linked = [], []
+            self.inline(el, parts, linked)
+            self.flush(parts, linked, "p")
+            return
+        # a container: loose inline text between block children becomes paragraphs
+        parts, linked = [], []
+        if el.text:
+            parts.append(el.text)
+        for child in el:
+            if isinstance(child.tag, str) and (child.tag in BLOCK_TAGS or child.get(QUOTE_ATTR) or _has_block(child)):
+                self.flush(parts, linked, "div")
+                self.walk(child, depth + 1)
+            elif isinstance(child.tag, str):
+                self.inline(child, parts, linked)
+            if child.tail:
+                parts.append(child.tail)
+        self.flush(parts, linked, "div")
+
+    def list_block(self, el, ordered: bool) -> None:
+        items, linked_items = [], 0
+        for li in el:
+            if not isinstance(li.tag, str) or li.tag not in ("li", "dt", "dd"):
+                continue
+            text = text_of(li)
+            if not text:
+                continue
+            items.append(text)
+            link = sum(len(a.text_content().strip()) for a in li.iter("a"))
+            if link >= len(text) * 0.9:
+                linked_items += 1
+        if not items:
+            return
+        if linked_items == len(items) and sum(len(i.split()) for i in items) / len(items) < 15:
+            self.log.add(" / ".join(items), "heuristic: list of links (related articles, navigation)")
+            return
+        self.out.append(RawBlock("list", items=items, ordered=ordered))
+
+    def table(self, el, depth: int) -> None:
+        cells = el.xpath(".//td|.//th")
+        layout = el.xpath(".//table|.//p|.//div[string-length(normalize-space())>200]") or len(cells) <= 1
+        if layout:  # a layout table: its cells are ordinary page content
+            for cell in cells:
+                self.walk_cell(cell, depth)
+            return
+        table_block(self.out, self.options, self.log, text_of(el), [[text_of(c) for c in row.xpath("./td|./th")]
+                                                                   for row in el.iter("tr")], self.note)
+
+    def walk_cell(self, cell, depth):
+        self.walk(cell, depth + 1)
+
+
+def table_block(out: list, options: dict, log: Log, text: str, rows: list, note) -> None:
+    mode = options.get("tables", "note")
+    if mode == "read":
+        for row in rows:
+            line = squash(", ".join(c for c in row if c))
+            if line:
+                out.append(RawBlock("p", line, origin="table"))
+        return
+    log.add(text, f"option tables={mode}: table")
+    if mode == "note":
+        out.append(RawBlock("table", note or ""))
+
+
+def walk_dom(root, options: dict, log: Log, note: str | None) -> list[RawBlock]:
+    w = Walker(options, log, note)
+    w.walk(root)
+    return w.out
+
+
+# ----------------------------------------------------------------------------- trafilatura
+
+
+def _xml_text(el) -> str:
+    parts = []
+    if el.text:
+        parts.append(el.text)
+    for c in el:
+        if c.tag == "lb":
+            parts.append(" ")
+        elif isinstance(c.tag, str) and c.tag != "graphic":
+            parts.append(_xml_text(c))
+        if c.tail:
+            parts.append(c.tail)
+    return "".join(parts)
+
+
+def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: dict) -> list[RawBlock]:
+    out: list[RawBlock] = []
+
+    def visit(el):
+        tag = el.tag
+        if tag == "head":
+            rend = el.get("rend") or "h2"
+            level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
+            out.append(RawBlock("h", squash(_xml_text(el)), level=level))
+        elif tag == "list":
+            items = [squash(_xml_text(i)) for i in el if i.tag == "item"]
+            items = [i for i in items if i]
+            if items:
+                out.append(RawBlock("list", items=items, ordered=el.get("rend") == "ol"))
+        elif tag == "quote":
+            text = squash(_xml_text(el))
+            if text:
+                from .rules import norm_phrase
+                out.append(RawBlock("quote", text, attribution=quotes.get(norm_phrase(text))))
+        elif tag == "table":
+            rows = [[squash(_xml_text(c)) for c in r if c.tag == "cell"] for r in el.iter("row")]
+            table_block(out, options, log, squash(_xml_text(el)), rows, note)
+        elif tag in ("p", "code", "hi", "ref", "item", "cell"):
+            text = squash(_xml_text(el))
+            if text:
+                from .rules import norm_phrase
+                attribution = quotes.get(norm_phrase(text), False)
+                if attribution is not False:
+                    out.append(RawBlock("quote", text, attribution=attribution))
+                else:
+                    out.append(RawBlock("p", text, origin="p"))
+        elif tag == "graphic":
+            pass
+        elif tag in ("div", "body", "main", "section"):
+            for c in el:
+                visit(c)
+        else:
+            text = squash(_xml_text(el))
+            if text:
+                out.append(RawBlock("p", text, origin="p"))
+
+    for child in body:
+        visit(child)
+    return out

@@ -1,0 +1,191 @@
+"""DOM clean-up before main-content detection: junk elements, embeds, quotes marked with
+their attribution, drop selectors from the rules. Every removal is logged for --explain."""
+from __future__ import annotations
+
+import re
+
+from lxml import etree
+
+from .rules import RuleSet, compile_selector, union_xpath
+
+JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
+             "button", "input", "select", "textarea", "option", "label", "dialog")
+EMBED_TAGS = ("iframe", "object", "embed", "video", "audio", "canvas", "picture", "map")
+EMBED_XPATH = etree.XPath(
+    "//blockquote[contains(@class,'twitter-tweet') or contains(@class,'instagram-media') or "
+    "contains(@class,'tiktok-embed') or contains(@class,'reddit-card') or contains(@class,'embedly-card') "
+    "or contains(@class,'imgur-embed') or contains(@class,'bluesky-embed') or contains(@class,'mastodon-embed') "
+    "or contains(@class,'wp-embedded-content')]")
+QUOTE_ATTR = "data-narrator-quote"
+ATTRIBUTION_ATTR = "data-narrator-attribution"
+PROTECT_TAGS = {"html", "body", "main"}
+_SPACE = re.compile(r"\s+")
+
+
+def text_of(el) -> str:
+    return _SPACE.sub(" ", el.text_content() if hasattr(el, "text_content") else "".join(el.itertext())).strip()
+
+
+def snippet(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+class Log:
+    """What was dropped and why; a no-op when nobody asked (--explain)."""
+
+    def __init__(self, enabled: bool = False):
+        self.enabled = enabled
+        self.entries: list[tuple[str, str]] = []
+        self.removed: set = set()
+
+    def add(self, text: str, rule: str) -> None:
+        if self.enabled and text:
+            self.entries.append((snippet(text), rule))
+
+    def element(self, el, rule: str) -> None:
+        if self.enabled and not any(a in self.removed for a in el.iterancestors()):
+            self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule)
+            self.removed.add(el)
+
+
+def remove(el) -> None:
+    """Remove an element but keep its tail text (it belongs to the parent)."""
+    parent = el.getparent()
+    if parent is None:
+        return
+    tail = el.tail
+    if tail and tail.strip():
+        prev = el.getprevious()
+        if prev is not None:
+            prev.tail = (prev.tail or "") + tail
+        else:
+            parent.text = (parent.text or "") + tail
+    parent.remove(el)
+
+
+def strip_junk(tree, rs: RuleSet, log: Log) -> None:
+    etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, with_tail=False)
+    body = tree.find("body") if tree.tag == "html" else tree
+    root = body if body is not None else tree
+    for el in list(root.iter(*JUNK_TAGS)):
+        remove(el)
+    if not rs.options.get("embeds"):
+        for el in list(root.iter(*EMBED_TAGS)) + EMBED_XPATH(root):
+            if el.getparent() is not None:
+                log.element(el, "heuristic: embed")
+                remove(el)
+
+
+def _starts_with_dash(text: str, dashes) -> bool:
+    return any(text.startswith(d) for d in dashes) or bool(re.match(r"^[-\u2010-\u2015\u2212]\s", text))
+
+
+def strip_dash(text: str) -> str:
+    return re.sub(r"^\s*[-\u2010-\u2015\u2212~]+\s*", "", text).strip()
+
+
+def _attribution_ok(text: str) -> bool:
+    return 0 < len(text) <= 250 and len(text.split()) <= 30
+
+
+def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
+    """Find pull-quotes and their attribution; the attribution element is removed from the page
+    and kept on the quote (inside: cite/footer/figcaption/rule selectors; else the element right
+    after the quote when its text starts with a dash)."""
+    xp = union_xpath(tuple(r.value for r in rs.quote_selectors))
+    if xp is None:
+        return
+    found = xp(tree)
+    if not found:
+        return
+    found_set = set(found)
+    attr_xp = union_xpath(tuple(r.value for r in rs.attribution_selectors))
+    dashes = rs.attribution_dashes
+    for q in found:
+        # the innermost match is the quote; a wrapper around it only holds the attribution
+        if any(d in found_set for d in q.iterdescendants()):
+            continue
+        attribution = None
+        inner = [a for a in (attr_xp(q) if attr_xp is not None else []) if a is not q]
+        for a in inner:
+            text = text_of(a)
+            if _attribution_ok(text):
+                attribution = strip_dash(text)
+                remove(a)
+                break
+        if attribution is None and len(q):
+            last = q[len(q) - 1]
+            text = text_of(last)
+            if len(q) > 1 and _starts_with_dash(text, dashes) and _attribution_ok(text):
+                attribution = strip_dash(text)
+                remove(last)
+        if attribution is None:
+            holder = q
+            parent = q.getparent()
+            if parent is not None and parent.tag == "figure":
+                for cap in parent.iter("figcaption"):
+                    text = text_of(cap)
+                    if _attribution_ok(text):
+                        attribution = strip_dash(text)
+                        remove(cap)
+                        break
+            nxt = holder.getnext()
+            if attribution is None and nxt is not None and not (holder.tail or "").strip():
+                text = text_of(nxt)
+                if _starts_with_dash(text, dashes) and _attribution_ok(text):
+                    attribution = strip_dash(text)
+                    remove(nxt)
+        q.set(QUOTE_ATTR, "1")
+        if attribution:
+            q.set(ATTRIBUTION_ATTR, attribution)
+
+
+def protected(tree, rs: RuleSet) -> set:
+    """Elements no drop rule may remove: the page's spine, ancestors of the h1 and of content
+    roots, and everything under a keep selector."""
+    keep: set = set()
+    anchors = list(tree.iter("h1"))
+    for rule in rs.content:
+        anchors.extend(compile_selector(rule.value)(tree))
+    for a in anchors:
+        keep.update(a.iterancestors())
+    for rule in rs.keep:
+        for el in compile_selector(rule.value)(tree):
+            keep.add(el)
+            keep.update(el.iterancestors())
+            keep.update(el.iterdescendants())
+    return keep
+
+
+def drop_selected(tree, rs: RuleSet, log: Log) -> None:
+    xp = union_xpath(tuple(r.value for r in rs.drop))
+    if xp is None:
+        return
+    hits = xp(tree)
+    if not hits:
+        return
+    keep = protected(tree, rs)
+    which = None
+    if log.enabled:  # name the rule that matched each element (slower, only for --explain)
+        which = {}
+        for rule in rs.drop:
+            for el in compile_selector(rule.value)(tree):
+                which.setdefault(el, rule.source)
+    for el in hits:
+        if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None:
+            continue
+        if el.get(QUOTE_ATTR) and el.tag == "blockquote" and not _is_embed(el):
+            continue
+        if which is not None:
+            log.element(el, which.get(el, "drop selector"))
+        remove(el)
+
+
+def _is_embed(el) -> bool:
+    return any(k in (el.get("class") or "") for k in ("twitter", "instagram", "tiktok"))
+
+
+def clean_tree(tree, rs: RuleSet, log: Log) -> None:
+    strip_junk(tree, rs, log)
+    mark_quotes(tree, rs, log)
+    drop_selected(tree, rs, log)

@@ -1,0 +1,163 @@
+"""Metadata from JSON-LD, OpenGraph, <meta> tags and markup (read before clean-up: it needs
+the <script type="application/ld+json"> blocks that clean-up removes)."""
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import urljoin
+
+from ..model import Metadata
+
+_ARTICLE_TYPES = {"article", "newsarticle", "blogposting", "reportagenewsarticle", "analysisnewsarticle",
+                  "opinionnewsarticle", "reviewnewsarticle", "backgroundnewsarticle", "scholarlyarticle",
+                  "techarticle", "report", "liveblogposting", "webpage", "posting", "socialmediaposting"}
+_SPACE = re.compile(r"\s+")
+_TITLE_SUFFIX = re.compile(r"\s+[|\u2013\u2014·•:-]\s+[^|\u2013\u2014·•]{1,60}$")
+
+
+def clean(text) -> str:
+    return _SPACE.sub(" ", str(text or "")).strip()
+
+
+def _types(obj) -> set[str]:
+    t = obj.get("@type", "")
+    return {str(x).lower() for x in (t if isinstance(t, list) else [t])}
+
+
+def _walk_ld(data, out: list) -> None:
+    if isinstance(data, list):
+        for item in data[:50]:
+            _walk_ld(item, out)
+    elif isinstance(data, dict):
+        if _types(data) & _ARTICLE_TYPES:
+            out.append(data)
+        for key in ("@graph", "mainEntity"):
+            if key in data:
+                _walk_ld(data[key], out)
+
+
+def _json_ld(tree) -> dict:
+    found: list[dict] = []
+    for script in tree.xpath("//script[contains(translate(@type,'LDJSON','ldjson'),'ld+json')]")[:20]:
+        raw = (script.text or "").strip()
+        if not raw or len(raw) > 1_000_000:
+            continue
+        try:
+            _walk_ld(json.loads(raw), found)
+        except (ValueError, RecursionError):
+            continue
+    # an article type beats a plain WebPage
+    found.sort(key=lambda d: "webpage" in _types(d))
+    return found[0] if found else {}
+
+
+def _names(value) -> list[str]:
+    if isinstance(value, str):
+        return [clean(value)]
+    if isinstance(value, dict):
+        return [clean(value.get("name", ""))]
+    if isinstance(value, list):
+        return [n for v in value[:10] for n in _names(v)]
+    return []
+
+
+def _url(value) -> str | None:
+    if isinstance(value, str):
+        return value.strip() or None
+    if isinstance(value, dict):
+        return _url(value.get("url") or value.get("@id") or value.get("contentUrl"))
+    if isinstance(value, list) and value:
+        return _url(value[0])
+    return None
+
+
+def language_tag(value: str | None) -> str | None:
+    """'fr-FR', 'fr_FR', 'FR' -> 'fr'."""
+    if not value:
+        return None
+    m = re.match(r"\s*([A-Za-z]{2,3})(?:[-_]|\s*$)", str(value))
+    return m.group(1).lower() if m else None
+
+
+def heading_title(tree, hint: str = "") -> str:
+    """The article's h1: the one that matches the declared title, else the first real one."""
+    h1s = [clean(h.text_content()) for h in tree.xpath("//body//h1")[:20]]
+    h1s = [h for h in h1s if h]
+    low = hint.lower()
+    for h in h1s:
+        if low and (h.lower() in low or low in h.lower()) and len(h) >= 4:
+            return h
+    for h in h1s:
+        if len(h) >= 10 and len(h.split()) >= 2:
+            return h
+    return ""
+
+
+def extract_metadata(tree, url: str | None = None) -> Metadata:
+    def meta(*names: str) -> str | None:
+        for name in names:
+            for attr in ("property", "name", "itemprop"):
+                values = tree.xpath(f"//meta[@{attr}=$n]/@content", n=name)
+                for v in values:
+                    if clean(v):
+                        return clean(v)
+        return None
+
+    ld = _json_ld(tree)
+    og_title = meta("og:title", "twitter:title")
+    ld_title = clean(ld.get("headline") or ld.get("name") or "")
+    doc_title = clean("".join(tree.xpath("//head/title//text()")[:1]))
+    hint = og_title or ld_title or doc_title
+    title = heading_title(tree, hint) or og_title or ld_title or _TITLE_SUFFIX.sub("", doc_title)
+
+    subtitle = clean(ld.get("alternativeHeadline") or "") or None
+    if not subtitle:
+        for el in tree.xpath("//*[@itemprop='alternativeHeadline' or contains(@class,'standfirst') or "
+                             "contains(@class,'chapo') or contains(@class,'subtitle') or contains(@class,'dek')]")[:3]:
+            text = clean(el.text_content())
+            if 20 <= len(text) <= 600:
+                subtitle = text
+                break
+    if not subtitle:
+        subtitle = meta("og:description", "description", "twitter:description") or clean(ld.get("description")) or None
+
+    authors = [a for a in _names(ld.get("author")) if a]
+    if not authors:
+        a = meta("author", "article:author", "dc.creator", "citation_author")
+        if a and not a.startswith("http"):
+            authors = [a]
+    if not authors:
+        authors = [clean(x.text_content()) for x in tree.xpath("//*[@rel='author']")[:3] if clean(x.text_content())]
+    authors = list(dict.fromkeys(a for a in authors if len(a) < 100))
+
+    published = clean(ld.get("datePublished")) or meta("article:published_time", "datePublished", "date",
+                                                         "dc.date", "pubdate", "publishdate") or None
+    if not published:
+        times = tree.xpath("//time[@datetime]/@datetime")
+        published = clean(times[0]) if times else None
+    modified = clean(ld.get("dateModified")) or meta("article:modified_time", "og:updated_time", "dateModified") or None
+
+    site = meta("og:site_name", "application-name") or None
+    if not site and isinstance(ld.get("publisher"), dict):
+        site = clean(ld["publisher"].get("name")) or None
+
+    lang = None
+    for value in (tree.xpath("/html/@lang | /html/@xml:lang")[:1] or [None])[0], meta("og:locale"), \
+            ld.get("inLanguage") if isinstance(ld.get("inLanguage"), str) else None, \
+            meta("content-language", "language", "dc.language"):
+        lang = language_tag(value)
+        if lang:
+            break
+    if not lang:
+        equiv = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')='content-language']/@content")
+        lang = language_tag(equiv[0]) if equiv else None
+
+    canonical = (tree.xpath("//link[@rel='canonical']/@href") or [None])[0] or meta("og:url") or _url(ld.get("mainEntityOfPage")) or url
+    image = meta("og:image", "og:image:url", "twitter:image") or _url(ld.get("image"))
+    if canonical and url:
+        canonical = urljoin(url, canonical.strip())
+    if image and (url or canonical):
+        image = urljoin(url or canonical, image.strip())
+    return Metadata(title=title, subtitle=subtitle, authors=tuple(authors), published=published,
+                    modified=modified, site_name=site, language=lang,
+                    canonical_url=canonical.strip() if canonical else None, image_url=image, source_url=url)

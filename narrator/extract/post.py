@@ -1,0 +1,139 @@
+"""Raw blocks -> sections: phrase rules, title and kicker, attribution lines, pull-quote
+de-duplication, repeated blocks, cross-heads."""
+from __future__ import annotations
+
+import re
+
+from ..model import ListBlock, Paragraph, Quote, Section
+from .blocks import RawBlock
+from .clean import Log, strip_dash
+from .rules import RuleSet, norm_phrase
+
+_DASH_LINE = re.compile(r"^\s*[-\u2010-\u2015\u2212]\s*\S")
+_QUOTE_MARKS = "\"'«»“”„‘’‹›「」"
+
+
+def _key(text: str) -> str:
+    """Comparison key for de-duplication: letters and digits only."""
+    return " ".join(re.findall(r"\w+", text.casefold()))
+
+
+def _quote_in_body(quote: str, body_keys: list[str]) -> bool:
+    """True when the quote repeats a body sentence (an ellipsis "[...]" may elide words)."""
+    pieces = [_key(p) for p in re.split(r"\[\s*(?:\.\.\.|…)\s*\]|\(\s*(?:\.\.\.|…)\s*\)|\.\.\.|…", quote)]
+    pieces = [p for p in pieces if len(p) >= 12]
+    if not pieces:
+        return False
+    return any(all(p in body for p in pieces) for body in body_keys)
+
+
+def _looks_like_speaker(text: str) -> bool:
+    words = strip_dash(text).split()
+    return 0 < len(words) <= 20 and words[0][:1].isupper() and not text.rstrip().endswith(("?", "!"))
+
+
+def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path: bool) -> list[RawBlock]:
+    blocks: list[RawBlock] = []
+    for b in raw:
+        if b.kind == "list":
+            items = []
+            for item in b.items:
+                rule = rs.dropped_phrase(item)
+                if rule and rule != "empty":
+                    log.add(item, rule)
+                elif rule is None:
+                    items.append(item)
+            if items:
+                b.items = items
+                blocks.append(b)
+            continue
+        if b.kind == "table":
+            if b.text:
+                blocks.append(b)
+            continue
+        if not b.text:
+            continue
+        rule = rs.dropped_phrase(b.text)
+        if rule:
+            if rule != "empty":
+                log.add(b.text, rule)
+            continue
+        blocks.append(b)
+
+    # the title: blocks above it (kicker, overline, breadcrumb) are not spoken; it is not repeated
+    tkey = _key(title)
+    if tkey:
+        for i, b in enumerate(blocks):
+            if b.kind in ("h", "p") and _key(b.text) == tkey:
+                if rs.options.get("drop_before_title") and (dom_path or i <= 3):
+                    for x in blocks[:i]:
+                        log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")
+                    blocks = blocks[i:]
+                break
+        kept = []
+        for b in blocks:
+            if b.kind in ("h", "p") and _key(b.text) == tkey:
+                log.add(b.text, "heuristic: the title, already spoken")
+            else:
+                kept.append(b)
+        blocks = kept
+
+    # attribution lines: "- Name, role" right after a quote (or after a short paragraph,
+    # which then is a pull-quote the markup did not mark)
+    merged: list[RawBlock] = []
+    dashes = tuple(rs.attribution_dashes)
+    for b in blocks:
+        prev = merged[-1] if merged else None
+        if (b.kind == "p" and prev is not None and (b.text.startswith(dashes) or _DASH_LINE.match(b.text))
+                and _looks_like_speaker(b.text)):
+            if prev.kind == "quote" and not prev.attribution:
+                prev.attribution = strip_dash(b.text)
+                continue
+            if prev.kind == "p" and prev.origin != "list" and len(prev.text.split()) <= 60 and dom_path:
+                merged[-1] = RawBlock("quote", prev.text.strip(_QUOTE_MARKS + " "), attribution=strip_dash(b.text))
+                continue
+        merged.append(b)
+    blocks = merged
+
+    # repeated blocks (a call to action twice, a teaser repeating the lead): spoken once
+    seen: set[str] = set()
+    unique = []
+    for b in blocks:
+        k = b.kind + ":" + (_key(b.text) if b.kind != "list" else _key(" ".join(b.items)))
+        if b.kind != "table" and b.kind != "h" and k in seen and len(k) > 2:
+            log.add(b.text or " / ".join(b.items), "heuristic: repeated block")
+            continue
+        seen.add(k)
+        unique.append(b)
+    blocks = unique
+
+    # a pull-quote that repeats a body sentence is spoken once (policy: options.pullquote_dedupe)
+    if rs.options.get("pullquote_dedupe", "drop-quote") == "drop-quote":
+        body_keys = [_key(b.text) for b in blocks if b.kind == "p"]
+        kept = []
+        for b in blocks:
+            if b.kind == "quote" and _quote_in_body(b.text, body_keys):
+                log.add(b.text, "policy pullquote_dedupe=drop-quote: pull-quote repeats the body")
+                continue
+            kept.append(b)
+        blocks = kept
+    return blocks
+
+
+def to_sections(blocks: list[RawBlock], log: Log) -> tuple[Section, ...]:
+    sections: list[tuple[str | None, int, list]] = [(None, 2, [])]
+    for b in blocks:
+        if b.kind == "h":
+            sections.append((b.text, b.level, []))
+        elif b.kind == "p" or b.kind == "table":
+            sections[-1][2].append(Paragraph(b.text))
+        elif b.kind == "quote":
+            q = b.text.strip()
+            sections[-1][2].append(Quote(q, b.attribution or None))
+        elif b.kind == "list":
+            sections[-1][2].append(ListBlock(tuple(b.items), b.ordered))
+    # headings with nothing after them at the end of the page ("Comments", "Related") go
+    while len(sections) > 1 and not sections[-1][2]:
+        log.add(sections[-1][0] or "", "heuristic: trailing heading with no text")
+        sections.pop()
+    return tuple(Section(h, tuple(bs), level) for h, level, bs in sections if h or bs)

@@ -1,0 +1,208 @@
+"""Boilerplate rules: data in narrator/data/rules/*.toml (format in its README.md).
+
+The generic set always applies; a CMS set applies when the page matches its [detect] table
+(generator meta, markup, raw text); user files (--rules FILE, config) apply last and win for
+options. Lists are concatenated, tables (options, notes, pronunciation) updated in that order.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+import unicodedata
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+from lxml import etree
+from lxml.cssselect import CSSSelector, SelectorError
+
+from ..errors import InputError
+
+RULES_DIR = Path(__file__).resolve().parent.parent / "data" / "rules"
+
+DEFAULT_OPTIONS = {
+    "pullquote_dedupe": "drop-quote",  # "drop-quote" | "keep-both"
+    "captions": False,        # figure captions and image credits
+    "tables": "note",         # "note" (a spoken note) | "drop" | "read" (cells as paragraphs)
+    "embeds": False,          # tweets, videos, iframes
+    "drop_before_title": True,  # kicker/overline above the h1 is not spoken
+    "engine": "auto",         # main-content detection: "auto" | "rules" | "trafilatura"
+}
+
+
+class RulesError(InputError):
+    """A rules file is missing or malformed."""
+
+
+def norm_phrase(text: str) -> str:
+    """How phrases and block texts are compared: NFKC, case-folded, spaces collapsed,
+    trailing punctuation and spaces ignored, typographic apostrophes made plain."""
+    text = unicodedata.normalize("NFKC", text).replace("\u2019", "'").replace("\u00a0", " ")
+    text = re.sub(r"\s+", " ", text).strip().casefold()
+    return text.rstrip(" .!:;,…»«\"'").lstrip(" «\"'")
+
+
+@dataclass
+class Rule:
+    """One selector or pattern, with where it came from (for --explain)."""
+
+    value: str
+    source: str
+
+
+@dataclass
+class RuleSet:
+    names: list[str] = field(default_factory=list)
+    content: list[Rule] = field(default_factory=list)
+    keep: list[Rule] = field(default_factory=list)
+    drop: list[Rule] = field(default_factory=list)
+    phrases: dict[str, str] = field(default_factory=dict)      # normalised phrase -> source
+    patterns: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    quote_selectors: list[Rule] = field(default_factory=list)
+    attribution_selectors: list[Rule] = field(default_factory=list)
+    attribution_dashes: list[str] = field(default_factory=list)
+    options: dict = field(default_factory=lambda: dict(DEFAULT_OPTIONS))
+    notes: dict[str, dict[str, str]] = field(default_factory=dict)
+    pronunciation: dict[str, str] = field(default_factory=dict)
+    stopwords: dict[str, frozenset] = field(default_factory=dict)
+
+    def note(self, kind: str, lang: str) -> str | None:
+        table = self.notes.get(kind, {})
+        return table.get(lang) or table.get("en")
+
+    def dropped_phrase(self, text: str) -> str | None:
+        """The rule that drops this whole block text, or None."""
+        key = norm_phrase(text)
+        if not key:
+            return "empty"
+        if key in self.phrases:
+            return self.phrases[key]
+        plain = re.sub(r"\s+", " ", text).strip()
+        for pattern, source in self.patterns:
+            if pattern.fullmatch(plain):
+                return source
+        return None
+
+
+@dataclass
+class _File:
+    name: str
+    path: Path
+    data: dict
+
+
+def _read(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text("utf-8"))
+    except FileNotFoundError:
+        raise RulesError(f"rules file not found: {path}") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise RulesError(f"rules file {path} is not valid TOML: {exc}") from None
+    except OSError as exc:
+        raise RulesError(f"cannot read rules file {path}: {exc.strerror}") from None
+
+
+@lru_cache(maxsize=1)
+def builtin_files() -> tuple[_File, ...]:
+    files = []
+    for path in sorted(RULES_DIR.glob("*.toml")):
+        data = _read(path)
+        files.append(_File(data.get("name", path.stem), path, data))
+    # generic first: the others refine it
+    return tuple(sorted(files, key=lambda f: f.name != "generic"))
+
+
+@lru_cache(maxsize=256)
+def compile_selector(selector: str) -> CSSSelector:
+    try:
+        return CSSSelector(selector, translator="html")
+    except (SelectorError, etree.XPathError, ValueError) as exc:
+        raise RulesError(f"bad CSS selector {selector!r} in rules: {exc}") from None
+
+
+@lru_cache(maxsize=64)
+def union_xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
+    """One compiled XPath for many selectors: one pass over the tree instead of many."""
+    if not selectors:
+        return None
+    return etree.XPath(" | ".join(compile_selector(s).path for s in selectors))
+
+
+def matches(file: _File, tree, raw_head: str) -> bool:
+    detect = file.data.get("detect")
+    if not detect:
+        return file.name == "generic"
+    generator = " ".join(tree.xpath("//meta[translate(@name,'GENERATOR','generator')='generator']/@content")).lower()
+    if any(g.lower() in generator for g in detect.get("generator", [])):
+        return True
+    if any(s in raw_head for s in detect.get("contains", [])):
+        return True
+    return any(compile_selector(s)(tree) for s in detect.get("selectors", []))
+
+
+def _merge(rs: RuleSet, name: str, data: dict) -> None:
+    rs.names.append(name)
+    src = lambda what: f"{name}: {what}"  # noqa: E731
+    content = [Rule(sel, src(f"content {sel}")) for sel in data.get("content", {}).get("selectors", [])]
+    for rule in content:
+        compile_selector(rule.value)
+    rs.content[:0] = content  # later sets are more specific: they are tried first
+    for sel in data.get("keep", {}).get("selectors", []):
+        compile_selector(sel)
+        rs.keep.append(Rule(sel, src(f"keep {sel}")))
+    drop = data.get("drop", {})
+    for sel in drop.get("selectors", []):
+        compile_selector(sel)
+        rs.drop.append(Rule(sel, src(f"selector {sel}")))
+    phrases = drop.get("phrases", {})
+    if isinstance(phrases, list):
+        phrases = {"any": phrases}
+    for lang, items in phrases.items():
+        for phrase in items:
+            rs.phrases[norm_phrase(phrase)] = src(f"phrase ({lang}) {phrase!r}")
+    for pattern in drop.get("patterns", []):
+        try:
+            rs.patterns.append((re.compile(pattern, re.I), src(f"pattern {pattern!r}")))
+        except re.error as exc:
+            raise RulesError(f"bad pattern {pattern!r} in rules {name}: {exc}") from None
+    quotes = data.get("quotes", {})
+    for sel in quotes.get("selectors", []):
+        compile_selector(sel)
+        rs.quote_selectors.append(Rule(sel, src(f"quote {sel}")))
+    for sel in quotes.get("attribution", []):
+        compile_selector(sel)
+        rs.attribution_selectors.append(Rule(sel, src(f"attribution {sel}")))
+    for dash in quotes.get("dashes", []):
+        if dash not in rs.attribution_dashes:
+            rs.attribution_dashes.append(dash)
+    rs.options.update(data.get("options", {}))
+    for kind, table in data.get("notes", {}).items():
+        rs.notes.setdefault(kind, {}).update(table)
+    rs.pronunciation.update(data.get("pronunciation", {}))
+    for lang, words in data.get("stopwords", {}).items():
+        rs.stopwords[lang] = frozenset(w.lower() for w in words)
+
+
+def load_user_rules(paths: Sequence[Path]) -> tuple[_File, ...]:
+    files = []
+    for p in paths:
+        path = Path(p).expanduser()
+        data = _read(path)
+        files.append(_File(data.get("name", path.stem), path, data))
+    return tuple(files)
+
+
+def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequence[str] = ()) -> RuleSet:
+    """The merged rule set for this page: generic + detected CMS sets + user files."""
+    rs = RuleSet()
+    for f in builtin_files():
+        if (f.name in only) if only else matches(f, tree, raw_head):
+            _merge(rs, f.name, f.data)
+    for f in load_user_rules(user):
+        _merge(rs, f"{f.name} ({f.path})", f.data)
+    return rs
+
+
+def builtin_names() -> list[str]:
+    return [f.name for f in builtin_files()]
