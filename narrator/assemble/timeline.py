@@ -11,7 +11,6 @@ from math import gcd
 from typing import BinaryIO, Iterable, Iterator
 
 import numpy as np
-from scipy.signal import resample_poly
 
 from ..engines import Audio
 from ..model import Script, Span, Timeline, Utterance
@@ -26,6 +25,8 @@ def to_rate(audio: Audio, rate: int = RATE) -> np.ndarray:
     samples = np.frombuffer(audio.pcm, dtype="<i2")
     if audio.sample_rate == rate or samples.size == 0:
         return samples
+    from scipy.signal import resample_poly  # slow to import: only engines off 22.05 kHz pay
+
     g = gcd(audio.sample_rate, rate)
     out = resample_poly(samples.astype(np.float32), rate // g, audio.sample_rate // g)
     return np.clip(np.round(out), -32768, 32767).astype("<i2")

@@ -55,7 +55,7 @@ def narrate_command(
     else:
         narration = narrate(source.html, output, url=url or source.url,
                             content_type=source.content_type, options=options)
-    out = Console(highlight=False)
+    out = Console(highlight=False, soft_wrap=True)
     out.print(f"{narration.mp3_path}  ({_clock(narration.timeline.duration)}, "
               f"{narration.engine} voice {narration.voice}, "
               f"{narration.loudness_lufs:.1f} LUFS)")
