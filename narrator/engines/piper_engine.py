@@ -14,6 +14,7 @@ Options (from the config file's [engines.piper] or the CLI): `length_scale` (> 1
 """
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -216,7 +217,7 @@ def _download(url: str, folder: Path, suffix: str) -> Path:
     except urllib.error.HTTPError as exc:
         Path(tmp).unlink(missing_ok=True)
         raise VoiceInstallError(f"cannot download {url}: HTTP {exc.code}") from None
-    except (urllib.error.URLError, OSError) as exc:
+    except (urllib.error.URLError, OSError, http.client.HTTPException) as exc:
         Path(tmp).unlink(missing_ok=True)
         raise VoiceInstallError(f"cannot download {url}: {getattr(exc, 'reason', exc)}") from None
     except BaseException:
