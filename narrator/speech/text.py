@@ -108,20 +108,21 @@ def expand_abbreviations(text: str, ctx: Context) -> str:
     """'M. Dupont' -> 'Monsieur Dupont', 'p. ex.' -> 'par exemple', 'n° 5' -> 'numéro 5'.
 
     Three tables: anywhere, before a capitalised name only, before a number only. An
-    abbreviation ending in '.' keeps its full stop when it ends the sentence.
+    abbreviation listed in [sentences] final_abbreviations ('etc.') keeps its full stop when
+    it ends the sentence (no lower-case word follows).
     """
     tables = [("abbreviations", ""), ("abbreviations_before_name", r"\s+[A-ZÀ-ÖØ-Þ]"),
               ("abbreviations_before_number", r"\s*\d")]
+    final = set(ctx.rules.table("sentences").get("final_abbreviations", ()))
     for name, after in tables:
-        may_end_sentence = not after
         table = ctx.rules.table(name)
         if not table:
             continue
 
-        def expand(m: re.Match, table=table, may_end_sentence=may_end_sentence) -> str:
+        def expand(m: re.Match, table=table) -> str:
             word = table[m.group(0)]
             rest = m.string[m.end():]
-            ends_sentence = may_end_sentence and m.group(0).endswith(".") and not re.match(r"\s*[a-zà-ÿ,;:)0-9]", rest)
+            ends_sentence = m.group(0) in final and not re.match(r"\s*[a-zà-ÿ,;:)0-9]", rest)
             return word + ("." if ends_sentence else "")
 
         text = _abbreviation_re(table, after).sub(expand, text)
