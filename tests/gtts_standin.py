@@ -100,20 +100,25 @@ class GttsStandin:
 
     fail_rate: share of requests answered with a failure drawn from `failures`;
     plan: outcomes ("ok" or a failure) for the first requests, before the random draws;
-    hang: seconds a "timeout" request waits before answering (beyond the client's timeout).
+    hang: seconds a "timeout" request waits before answering (beyond the client's timeout);
+    delay: seconds every answer takes (network and synthesis latency); `max_in_flight` then
+    shows how many requests the client had open at once.
     """
 
     def __init__(self, *, port: int = 0, fail_rate: float = 0.0,
                  failures: tuple[str, ...] = ("429", "500"), plan: list[str] | None = None,
                  seed: int = 1234, hang: float = 3.0, max_chars: int = 100,
-                 speak: bool = True, retry_after: float | None = None, log: bool = False):
+                 speak: bool = True, retry_after: float | None = None, delay: float = 0.0,
+                 log: bool = False):
         unknown = set(failures) - set(FAILURES)
         if unknown:
             raise ValueError(f"unknown failure kinds {sorted(unknown)}; known: {FAILURES}")
         self.fail_rate, self.failures = fail_rate, tuple(failures)
         self.plan = list(plan or [])
         self.hang, self.max_chars, self.retry_after, self.log = hang, max_chars, retry_after, log
+        self.delay = delay
         self.requests: list[Request] = []
+        self.in_flight = self.max_in_flight = 0
         self._random = random.Random(seed)
         self._lock = threading.Lock()
         self._stopping = threading.Event()
@@ -191,6 +196,16 @@ class GttsStandin:
                 self._send(405, b"POST only")
 
             def do_POST(self):
+                with standin._lock:
+                    standin.in_flight += 1
+                    standin.max_in_flight = max(standin.max_in_flight, standin.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with standin._lock:
+                        standin.in_flight -= 1
+
+            def _post(self):
                 arrived = time.monotonic()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length).decode("utf-8", "replace")
@@ -212,6 +227,8 @@ class GttsStandin:
                     return self._send(400, b"Bad Request: text too long")
                 outcome = standin._outcome()
                 standin._record(Request(text, lang, bool(slow), path, arrived, outcome))
+                if standin.delay:
+                    standin._stopping.wait(standin.delay)
                 if outcome in ("429", "500", "503"):
                     headers = ({"Retry-After": f"{standin.retry_after:g}"}
                                if outcome == "429" and standin.retry_after is not None else {})
