@@ -1,0 +1,189 @@
+"""The batch catalog: one SQLite database (WAL) in OUTDIR, written only by the process that
+runs the batch (workers, local or Dask, never touch it).
+
+A row is one article. `status` is the outcome of its latest attempt ("done" or "failed");
+the output columns (`mp3`, `duration`, ...) describe its last complete narration and are set
+in the same transaction as status "done", after the files are in place, so the catalog never
+says "done" for an output that is not complete.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+CATALOG_NAME = "catalog.sqlite"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS articles (
+    id            TEXT PRIMARY KEY,     -- canonical URL, else URL, else path
+    source        TEXT NOT NULL,        -- the batch SOURCE it came from
+    key           TEXT NOT NULL,        -- where in the source (path, URL, WARC#URI)
+    content_hash  TEXT,                 -- sha256 of the page bytes last attempted
+    settings_hash TEXT,                 -- engine, voice, options last attempted
+    status        TEXT NOT NULL,        -- done | failed
+    error         TEXT,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    slug          TEXT,
+    engine        TEXT,
+    voice         TEXT,
+    title         TEXT,
+    description   TEXT,
+    url           TEXT,
+    language      TEXT,
+    published     TEXT,
+    image_url     TEXT,
+    duration      REAL,
+    chapters      INTEGER,
+    mp3_bytes     INTEGER,
+    narrated_hash TEXT,                 -- content hash of the complete narration on disk
+    first_done_at REAL,
+    updated_at    REAL,
+    seconds       REAL,                 -- wall time of the last narration
+    timings       TEXT                  -- JSON: per-stage seconds, worker, peak RSS
+);
+CREATE INDEX IF NOT EXISTS articles_source ON articles(source, key);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+"""
+
+
+@dataclass
+class Row:
+    id: str
+    source: str
+    key: str
+    content_hash: str | None
+    settings_hash: str | None
+    status: str
+    error: str | None
+    attempts: int
+    slug: str | None
+    engine: str | None
+    voice: str | None
+    title: str | None
+    description: str | None
+    url: str | None
+    language: str | None
+    published: str | None
+    image_url: str | None
+    duration: float | None
+    chapters: int | None
+    mp3_bytes: int | None
+    narrated_hash: str | None
+    first_done_at: float | None
+    updated_at: float | None
+    seconds: float | None
+    timings: str | None
+
+    def as_dict(self) -> dict:
+        out = dict(self.__dict__)
+        out["timings"] = json.loads(self.timings) if self.timings else None
+        return out
+
+
+class Catalog:
+    def __init__(self, outdir: Path):
+        self.path = Path(outdir) / CATALOG_NAME
+        self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        self.db.row_factory = sqlite3.Row
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(_SCHEMA)
+
+    @classmethod
+    def open_existing(cls, outdir: Path) -> "Catalog":
+        from ..errors import InputError
+
+        if not (Path(outdir) / CATALOG_NAME).is_file():
+            raise InputError(f"no batch catalog in {outdir} (expected {CATALOG_NAME})")
+        return cls(outdir)
+
+    def close(self) -> None:
+        self.db.close()
+
+    # ------------------------------------------------------------------ reads
+
+    def get(self, article_id: str) -> Row | None:
+        found = self.db.execute("SELECT * FROM articles WHERE id = ?", (article_id,)).fetchone()
+        return Row(**dict(found)) if found else None
+
+    def by_key(self, source: str, key: str) -> Row | None:
+        found = self.db.execute("SELECT * FROM articles WHERE source = ? AND key = ?",
+                                (source, key)).fetchone()
+        return Row(**dict(found)) if found else None
+
+    def rows(self, *, source: str | None = None) -> list[Row]:
+        if source is None:
+            found = self.db.execute("SELECT * FROM articles ORDER BY id")
+        else:
+            found = self.db.execute("SELECT * FROM articles WHERE source = ? ORDER BY id",
+                                    (source,))
+        return [Row(**dict(r)) for r in found]
+
+    def published_rows(self) -> list[Row]:
+        """Articles with a complete narration on disk (what the feed lists)."""
+        return [Row(**dict(r)) for r in self.db.execute(
+            "SELECT * FROM articles WHERE narrated_hash IS NOT NULL ORDER BY id")]
+
+    def slugs(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT slug FROM articles WHERE slug IS NOT NULL")}
+
+    def get_meta(self, name: str) -> str | None:
+        found = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
+        return found[0] if found else None
+
+    def set_meta(self, name: str, value: str) -> None:
+        self.db.execute("INSERT INTO meta(name, value) VALUES(?, ?) "
+                        "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (name, value))
+
+    # ------------------------------------------------------------------ writes
+
+    def record_done(self, *, id: str, source: str, key: str, content_hash: str,
+                    settings_hash: str, slug: str, result: dict) -> None:
+        now = time.time()
+        fields = dict(
+            source=source, key=key, content_hash=content_hash, settings_hash=settings_hash,
+            status="done", error=None, slug=slug, engine=result.get("engine"),
+            voice=result.get("voice"), title=result.get("title"),
+            description=result.get("description"), url=result.get("url"),
+            language=result.get("language"), published=result.get("published"),
+            image_url=result.get("image_url"), duration=result.get("duration"),
+            chapters=result.get("chapters"), mp3_bytes=result.get("mp3_bytes"),
+            narrated_hash=content_hash, updated_at=now, seconds=result.get("seconds"),
+            timings=json.dumps(result.get("timings") or {}, sort_keys=True),
+        )
+        self._upsert(id, fields, first_done_at=now)
+
+    def record_failed(self, *, id: str, source: str, key: str, content_hash: str | None,
+                      settings_hash: str | None, error: str) -> None:
+        fields = dict(source=source, key=key, content_hash=content_hash,
+                      settings_hash=settings_hash, status="failed", error=error,
+                      updated_at=time.time())
+        self._upsert(id, fields)
+
+    def _upsert(self, article_id: str, fields: dict, first_done_at: float | None = None) -> None:
+        names = list(fields)
+        with self.db:  # one transaction
+            self.db.execute("BEGIN IMMEDIATE")
+            exists = self.db.execute("SELECT 1 FROM articles WHERE id = ?",
+                                     (article_id,)).fetchone()
+            if exists:
+                sets = ", ".join(f"{n} = ?" for n in names)
+                self.db.execute(f"UPDATE articles SET {sets}, attempts = attempts + 1 "
+                                f"WHERE id = ?", [fields[n] for n in names] + [article_id])
+                if first_done_at is not None:
+                    self.db.execute("UPDATE articles SET first_done_at = ? WHERE id = ? AND "
+                                    "first_done_at IS NULL", (first_done_at, article_id))
+            else:
+                if first_done_at is not None:
+                    fields = dict(fields, first_done_at=first_done_at)
+                    names = list(fields)
+                self.db.execute(
+                    f"INSERT INTO articles(id, attempts, {', '.join(names)}) "
+                    f"VALUES(?, 1, {', '.join('?' for _ in names)})",
+                    [article_id] + [fields[n] for n in names])
+
+    def delete(self, article_id: str) -> None:
+        self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))

@@ -1,0 +1,94 @@
+"""Where jobs run: a local process pool, or a Dask distributed cluster. Both hand back
+standard `concurrent.futures.Future`s, so the runner has one loop for both."""
+from __future__ import annotations
+
+import multiprocessing
+import os
+from concurrent.futures import Future, ProcessPoolExecutor
+
+from ..errors import NarratorError
+from .worker import narrate_job
+
+
+def default_workers() -> int:
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return max(1, os.cpu_count() or 1)
+
+
+class LocalExecutor:
+    """A process pool. Workers are forked from a forkserver that has imported the pipeline
+    once (fast start, no threads inherited from the batch process)."""
+
+    kind = "local"
+
+    def __init__(self, workers: int):
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _ensure(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            if "forkserver" in methods:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline"])
+            else:
+                context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        return self._pool
+
+    def submit(self, job: dict) -> Future:
+        return self._ensure().submit(narrate_job, job)
+
+    def reset(self) -> None:
+        """After a worker died (BrokenProcessPool): drop the pool, the next submit starts one."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """Jobs on a Dask cluster (`distributed`). Results come back to this process, which stays
+    the only writer of the catalog; workers write the audio into OUTDIR on shared storage."""
+
+    kind = "dask"
+
+    def __init__(self, address: str, timeout: float = 30.0):
+        try:
+            from distributed import Client
+        except ImportError:
+            raise NarratorError("--dask-scheduler needs the 'distributed' package "
+                                "(pip install 'narrator[batch]')") from None
+        try:
+            self.client = Client(address, timeout=timeout, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise NarratorError(f"cannot reach the Dask scheduler at {address}: {exc}") from None
+        info = self.client.scheduler_info()
+        workers = info.get("workers", {}) if isinstance(info, dict) else {}
+        self.workers = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def submit(self, job: dict) -> Future:
+        done: Future = Future()
+        remote = self.client.submit(narrate_job, job, pure=False,
+                                    key=f"narrate-{job['slug']}-{os.urandom(4).hex()}")
+
+        def transfer(finished) -> None:
+            try:
+                done.set_result(finished.result())
+            except BaseException as exc:  # KilledWorker, cancelled, lost scheduler
+                done.set_exception(exc)
+
+        remote.add_done_callback(transfer)
+        done.remote = remote  # keep a reference: Dask forgets tasks whose futures are dropped
+        return done
+
+    def reset(self) -> None:
+        pass
+
+    def close(self) -> None:
+        self.client.close()

@@ -1,0 +1,341 @@
+"""The batch: enumerate the source, skip what is already narrated, narrate the rest in
+parallel, record each outcome in the catalog, report what has gone, write the feed.
+
+Crash safety rests on three rules: a worker renames only complete files into OUTDIR; the
+catalog records "done" only after it has checked those files; a run starts by removing what
+an interrupted run may have left (staging folder, temp files, outputs no row points to).
+So after kill -9 at any moment, running the same command again redoes exactly the articles
+whose completion was never recorded.
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+import time
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from .. import __version__
+from ..errors import InputError, NarratorError
+from .catalog import Catalog
+from .fetch import Fetcher
+from .layout import (LOCK_NAME, STAGING_DIR, clean_stale, outputs_complete, remove_outputs,
+                     slug_for)
+from .sources import Item, Loaded, article_id, open_source
+
+MAX_CRASH_RETRIES = 2
+
+
+@dataclass
+class BatchOptions:
+    engine: str = "espeak"
+    voice: str | None = None
+    language: str | None = None
+    bitrate_kbps: int = 64
+    engine_options: dict = field(default_factory=dict)
+    workers: int | None = None  # None = one per core
+    dask_scheduler: str | None = None
+    prune: bool = False
+    retry_failed: bool = False
+    base_url: str | None = None
+    feed_title: str | None = None
+    # polite fetching
+    fetch_delay: float = 1.0
+    per_host: int = 1
+    fetch_timeout: float = 20.0
+    max_bytes: int = 10_000_000
+    loader_threads: int = 4
+
+    def narrate_options(self) -> dict:
+        """NarrateOptions fields for the workers. One synthesis process per article: the batch
+        already runs one article per core, nested pools would only oversubscribe."""
+        return dict(engine=self.engine, voice=self.voice, language=self.language,
+                    bitrate_kbps=self.bitrate_kbps, engine_options=dict(self.engine_options),
+                    workers=1)
+
+    def settings_hash(self) -> str:
+        settings = {k: v for k, v in self.narrate_options().items() if k != "workers"}
+        payload = json.dumps([__version__, settings], sort_keys=True, default=str)
+        return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Report:
+    source: str
+    outdir: str
+    backend: str = "local"
+    workers: int = 0
+    articles: int = 0
+    narrated: int = 0
+    skipped: int = 0
+    failed: list = field(default_factory=list)  # [{"id", "error"}] failed in this run
+    still_failed: list = field(default_factory=list)  # unchanged failures not retried
+    duplicates: list = field(default_factory=list)
+    gone: list = field(default_factory=list)
+    pruned: list = field(default_factory=list)
+    source_error: str | None = None
+    audio_seconds: float = 0.0  # narrated by this run
+    catalog_audio_seconds: float = 0.0
+    wall_seconds: float = 0.0
+    peak_rss_mb: dict = field(default_factory=dict)  # worker -> MB
+    feed: str | None = None
+    cleaned: list = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed and not self.still_failed and self.source_error is None
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["ok"] = self.ok
+        out["audio_hours"] = round(self.audio_seconds / 3600, 4)
+        out["catalog_audio_hours"] = round(self.catalog_audio_seconds / 3600, 4)
+        return out
+
+
+class Events:
+    """What the runner tells the face (CLI progress bar or log lines); all no-ops here."""
+
+    def total(self, n: int | None) -> None: ...
+    def item(self, outcome: str, article: str, detail: str = "") -> None: ...
+    def message(self, text: str) -> None: ...
+
+
+def content_hash(html: bytes) -> str:
+    return hashlib.sha256(html).hexdigest()
+
+
+class _Lock:
+    """One batch at a time per OUTDIR (flock; released by the kernel when a process dies)."""
+
+    def __init__(self, outdir: Path):
+        self.fd = os.open(outdir / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            raise InputError(f"another batch is already running in {outdir}") from None
+
+    def release(self) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOptions(),
+              events: Events | None = None, executor=None) -> Report:
+    events = events or Events()
+    started = time.perf_counter()
+    outdir = Path(outdir).expanduser().resolve()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
+    lock = _Lock(outdir)
+    catalog = Catalog(outdir)
+    try:
+        report = _Run(source, outdir, options, events, catalog, executor).run()
+    finally:
+        catalog.close()
+        lock.release()
+    report.wall_seconds = round(time.perf_counter() - started, 3)
+    return report
+
+
+class _Run:
+    def __init__(self, source, outdir, options, events, catalog, executor):
+        self.outdir, self.options, self.events, self.catalog = outdir, options, events, catalog
+        self.executor = executor
+        self.settings = options.settings_hash()
+        self.fetcher = Fetcher(delay=options.fetch_delay, per_host=options.per_host,
+                               timeout=options.fetch_timeout, max_bytes=options.max_bytes)
+        self.source_name, self.items, total = open_source(source, self.fetcher)
+        self.report = Report(source=self.source_name, outdir=str(outdir))
+        self.total = total
+        self.seen_ids: set[str] = set()
+        self.seen_keys: set[str] = set()
+        self.unknown_keys: set[str] = set()  # keys whose page could not be loaded
+
+    # ------------------------------------------------------------------ main loop
+
+    def run(self) -> Report:
+        report = self.report
+        report.cleaned = clean_stale(self.outdir, self.catalog.slugs())
+        self.events.total(self.total)
+        if self.executor is None:
+            self.executor = _make_executor(self.options)
+        report.backend, report.workers = self.executor.kind, self.executor.workers
+        window = max(2, 2 * self.executor.workers)
+        loads: dict[Future, Item] = {}
+        jobs: dict[Future, dict] = {}
+        items = iter(self.items)
+        exhausted = False
+        loader = ThreadPoolExecutor(max_workers=self.options.loader_threads,
+                                    thread_name_prefix="load")
+        try:
+            while True:
+                while not exhausted and len(loads) < window and len(jobs) < window:
+                    try:
+                        item = next(items)
+                    except StopIteration:
+                        exhausted = True
+                    except NarratorError as exc:
+                        report.source_error = str(exc)
+                        exhausted = True
+                    else:
+                        self.seen_keys.add(item.key)
+                        loads[loader.submit(item.load)] = item
+                if not loads and not jobs:
+                    break
+                done, _ = wait(list(loads) + list(jobs), return_when=FIRST_COMPLETED)
+                for future in done:
+                    if future in loads:
+                        self._loaded(loads.pop(future), future, jobs)
+                    else:
+                        self._finished(jobs.pop(future), future, jobs)
+        finally:
+            loader.shutdown(wait=False, cancel_futures=True)
+            self.executor.close()
+        if report.source_error is None:
+            self._gone()
+        self._finish()
+        return report
+
+    # ------------------------------------------------------------------ steps
+
+    def _loaded(self, item: Item, future: Future, jobs: dict) -> None:
+        try:
+            loaded: Loaded = future.result()
+        except Exception as exc:
+            message = _message(exc)
+            self.unknown_keys.add(item.key)
+            row = self.catalog.by_key(self.source_name, item.key)
+            article = row.id if row else (item.url or item.key)
+            self.catalog.record_failed(id=article, source=self.source_name, key=item.key,
+                                       content_hash=None, settings_hash=self.settings,
+                                       error=message)
+            self.report.failed.append({"id": article, "error": message})
+            self.events.item("failed", article, message)
+            return
+        article = article_id(loaded, item.key)
+        if article in self.seen_ids:
+            self.report.duplicates.append({"id": article, "key": item.key})
+            self.events.item("duplicate", article, f"also at {item.key}")
+            return
+        self.seen_ids.add(article)
+        self.report.articles += 1
+        digest = content_hash(loaded.html)
+        row = self.catalog.get(article)
+        same = row is not None and row.content_hash == digest and row.settings_hash == self.settings
+        if same and row.status == "done" and row.narrated_hash == digest and \
+                outputs_complete(self.outdir, row.slug, row.mp3_bytes):
+            self.report.skipped += 1
+            self.events.item("skipped", article)
+            return
+        if same and row.status == "failed" and not self.options.retry_failed:
+            self.report.still_failed.append({"id": article, "error": row.error})
+            self.events.item("still failed", article, row.error or "")
+            return
+        job = dict(id=article, key=item.key, hash=digest, slug=(row.slug if row and row.slug
+                                                               else slug_for(article)),
+                   html=loaded.html, url=loaded.url, content_type=loaded.content_type,
+                   outdir=str(self.outdir), options=self.options.narrate_options(), attempt=0)
+        self._submit(job, jobs)
+
+    def _submit(self, job: dict, jobs: dict) -> None:
+        jobs[self.executor.submit(job)] = job
+
+    def _finished(self, job: dict, future: Future, jobs: dict) -> None:
+        try:
+            result = future.result()
+        except BrokenProcessPool:
+            # A worker process died (a crash in a native library, the OOM killer): the pool
+            # is gone with every job it held. Start a new one and try those jobs again.
+            self.executor.reset()
+            if job["attempt"] < MAX_CRASH_RETRIES:
+                job["attempt"] += 1
+                self._submit(job, jobs)
+                return
+            result = {"ok": False, "error": "the worker process died while narrating it"}
+        except Exception as exc:  # Dask: KilledWorker, lost connection...
+            result = {"ok": False, "error": f"worker failure: {_message(exc)}"}
+        timings = result.get("timings") or {}
+        if timings.get("worker"):
+            rss = self.report.peak_rss_mb
+            rss[timings["worker"]] = max(rss.get(timings["worker"], 0), timings["peak_rss_mb"])
+        article = job["id"]
+        if result.get("ok") and not outputs_complete(self.outdir, job["slug"],
+                                                     result.get("mp3_bytes")):
+            result = dict(result, ok=False, error=(
+                f"the worker's files are not in {self.outdir / 'audio'} (with Dask, OUTDIR must"
+                f" be shared storage mounted at the same path on every worker)"))
+        if result.get("ok"):
+            self.catalog.record_done(id=article, source=self.source_name, key=job["key"],
+                                     content_hash=job["hash"], settings_hash=self.settings,
+                                     slug=job["slug"], result=result)
+            self.report.narrated += 1
+            self.report.audio_seconds += result.get("duration") or 0.0
+            self.events.item("narrated", article, f"{result.get('duration', 0):.0f} s of audio"
+                             f" in {result.get('seconds', 0):.1f} s")
+        else:
+            error = result.get("error") or "unknown error"
+            self.catalog.record_failed(id=article, source=self.source_name, key=job["key"],
+                                       content_hash=job["hash"], settings_hash=self.settings,
+                                       error=error)
+            self.report.failed.append({"id": article, "error": error})
+            self.events.item("failed", article, error)
+
+    def _gone(self) -> None:
+        for row in self.catalog.rows(source=self.source_name):
+            if row.id in self.seen_ids or row.key in self.unknown_keys:
+                continue
+            if row.key in self.seen_keys and row.narrated_hash is None:
+                self.catalog.delete(row.id)  # a failure now known under another id
+                continue
+            self.report.gone.append(row.id)
+            if self.options.prune:
+                if row.slug:
+                    remove_outputs(self.outdir, row.slug)
+                self.catalog.delete(row.id)
+                self.report.pruned.append(row.id)
+                self.events.item("pruned", row.id)
+            else:
+                self.events.item("gone", row.id, "no longer in the source (--prune removes it)")
+
+    def _finish(self) -> None:
+        from .feed import write_feed
+
+        base_url = self.options.base_url or self.catalog.get_meta("base_url")
+        if self.options.base_url:
+            self.catalog.set_meta("base_url", self.options.base_url)
+        if self.options.feed_title:
+            self.catalog.set_meta("feed_title", self.options.feed_title)
+        self.report.catalog_audio_seconds = sum(
+            row.duration or 0.0 for row in self.catalog.published_rows())
+        self.report.feed = str(write_feed(self.catalog, self.outdir, base_url=base_url,
+                                          title=self.catalog.get_meta("feed_title")))
+        staging = self.outdir / STAGING_DIR
+        if staging.exists():
+            import shutil
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _make_executor(options: BatchOptions):
+    from .executors import DaskExecutor, LocalExecutor, default_workers
+
+    if options.dask_scheduler:
+        return DaskExecutor(options.dask_scheduler)
+    workers = options.workers or default_workers()
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    return LocalExecutor(workers)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, NarratorError):
+        return f"{type(exc).__name__}: {exc}"
+    return f"internal error {type(exc).__name__}: {exc}"

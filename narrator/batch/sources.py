@@ -1,0 +1,295 @@
+"""Where a batch's articles come from. `open_source(spec)` recognises:
+
+- a folder of HTML files (recursive);
+- a WARC or WARC.gz file (HTML responses with status 200, read with `warcio`);
+- a sitemap.xml (or sitemap index) or an RSS/Atom feed, local or by URL, whose article URLs
+  are fetched politely (see fetch.py);
+- a text file of URLs or paths, one a line (`#` starts a comment).
+
+A source yields `Item`s lazily. An item's `key` says where it was found (absolute path, URL,
+or WARC file + target URI); it is stable across runs, so the catalog can tell which articles
+have gone from the source. Loading (reading or fetching the bytes) is a separate step that
+the runner does in a few threads.
+"""
+from __future__ import annotations
+
+import gzip
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+from urllib.parse import urljoin, urlsplit
+
+from ..errors import InputError
+from .fetch import Fetcher, FetchError
+
+HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
+MAX_SITEMAP_DEPTH = 3
+MAX_FILE_BYTES = 20_000_000
+
+
+@dataclass(frozen=True)
+class Loaded:
+    html: bytes
+    url: str | None
+    content_type: str | None
+
+
+@dataclass(frozen=True)
+class Item:
+    key: str
+    url: str | None
+    load: Callable[[], Loaded]
+
+
+def is_url(text: str) -> bool:
+    return urlsplit(text).scheme in ("http", "https")
+
+
+# ----------------------------------------------------------------------------- ids
+
+_LINK = re.compile(rb"<link\b[^>]*>", re.I)
+_ATTR = re.compile(rb"""([a-zA-Z_:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
+
+
+def canonical_url(html: bytes, base: str | None = None) -> str | None:
+    """The page's <link rel="canonical"> as an absolute http(s) URL, else None. A regex over
+    the head is enough here and keeps an unchanged re-run cheap (no DOM per page)."""
+    head = html[:300_000]
+    end = re.search(rb"</head\s*>", head, re.I)
+    if end:
+        head = head[:end.start()]
+    for tag in _LINK.finditer(head):
+        attrs = {k.lower(): v.strip(b"\"'") for k, v in _ATTR.findall(tag.group())}
+        if b"canonical" in attrs.get(b"rel", b"").lower().split():
+            href = attrs.get(b"href", b"").decode("utf-8", "replace").strip()
+            href = urljoin(base, href) if base else href
+            if href and is_url(href):
+                return href
+    return None
+
+
+def article_id(loaded: Loaded, key: str) -> str:
+    """Stable id: the canonical URL, else the URL it was fetched from, else the path."""
+    return canonical_url(loaded.html, loaded.url) or loaded.url or key
+
+
+# ----------------------------------------------------------------------------- sources
+
+
+def open_source(spec: str, fetcher: Fetcher) -> tuple[str, Iterator[Item], int | None]:
+    """(normalised source name for the catalog, lazy iterator of items, number of items).
+    Listing is cheap (paths, URLs), so it is done up front for a progress bar with an ETA;
+    a WARC is streamed (its pages are read as it goes) after a quick counting pass."""
+    if is_url(spec):
+        items = list(_feed_items(spec, fetcher))
+        return spec, iter(items), len(items)
+    path = Path(spec).expanduser()
+    if not path.exists():
+        raise InputError(f"source not found: {spec}")
+    path = path.resolve()
+    if path.is_dir():
+        items = list(_folder_items(path))
+    else:
+        head = _read_head(path)
+        if head.startswith(b"WARC/") or path.name.lower().endswith((".warc", ".warc.gz")):
+            return str(path), _warc_items(path), _warc_count(path)
+        text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
+        if text.startswith(b"<"):
+            items = list(_feed_items(str(path), fetcher))
+        else:
+            items = list(_list_items(path, fetcher))
+    return str(path), iter(items), len(items)
+
+
+def _read_head(path: Path) -> bytes:
+    with open(path, "rb") as fh:
+        head = fh.read(4096)
+    if head[:2] == b"\x1f\x8b":
+        try:
+            with gzip.open(path, "rb") as fh:
+                head = fh.read(4096)
+        except OSError:
+            pass
+    return head
+
+
+def _file_item(path: Path) -> Item:
+    def load() -> Loaded:
+        try:
+            if path.stat().st_size > MAX_FILE_BYTES:
+                raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
+            return Loaded(path.read_bytes(), None, "text/html")
+        except OSError as exc:
+            raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    return Item(str(path), None, load)
+
+
+def _url_item(url: str, fetcher: Fetcher) -> Item:
+    def load() -> Loaded:
+        got = fetcher.fetch(url)
+        kind = (got.content_type or "").split(";")[0].strip().lower()
+        if kind and kind not in ("text/html", "application/xhtml+xml"):
+            raise FetchError(f"{url}: not an HTML page ({kind})")
+        return Loaded(got.body, got.url, got.content_type)
+    return Item(url, url, load)
+
+
+def _folder_items(root: Path) -> Iterator[Item]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in sorted(filenames):
+            if Path(name).suffix.lower() in HTML_SUFFIXES and not name.startswith("."):
+                yield _file_item(Path(dirpath) / name)
+
+
+def _warc_records(path: Path, read: bool) -> Iterator[tuple[str, str, bytes | None]]:
+    """(target URI, content type, body or None) of each HTML page answered 200."""
+    try:
+        from warcio.archiveiterator import ArchiveIterator
+    except ImportError:  # pragma: no cover - warcio is a dependency
+        raise InputError("reading WARC files needs the 'warcio' package") from None
+    seen: set[str] = set()
+    try:
+        with open(path, "rb") as fh:
+            for record in ArchiveIterator(fh):
+                if record.rec_type != "response" or record.http_headers is None:
+                    continue
+                status = record.http_headers.get_statuscode()
+                kind = (record.http_headers.get_header("Content-Type") or "").lower()
+                if status != "200" or ("html" not in kind):
+                    continue
+                uri = record.rec_headers.get_header("WARC-Target-URI")
+                if not uri or uri in seen:
+                    continue
+                seen.add(uri)
+                body = record.content_stream().read(MAX_FILE_BYTES + 1) if read else None
+                yield uri, kind, body
+    except InputError:
+        raise
+    except Exception as exc:  # warcio raises assorted errors on a damaged archive
+        raise InputError(f"{path}: not a readable WARC file ({exc})") from None
+
+
+def _warc_count(path: Path) -> int:
+    return sum(1 for _ in _warc_records(path, read=False))
+
+
+def _warc_items(path: Path) -> Iterator[Item]:
+    for uri, kind, body in _warc_records(path, read=True):
+        yield _preloaded(f"{path}#{uri}", uri, body, kind)
+
+
+def _preloaded(key: str, url: str, body: bytes, kind: str) -> Item:
+    def load() -> Loaded:
+        if len(body) > MAX_FILE_BYTES:
+            raise InputError(f"{url}: larger than {MAX_FILE_BYTES} bytes")
+        return Loaded(body, url, kind)
+    return Item(key, url, load)
+
+
+def _list_items(path: Path, fetcher: Fetcher) -> Iterator[Item]:
+    seen: set[str] = set()
+    for raw in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        line = raw.split("#", 1)[0].strip() if not is_url(raw.strip()) else raw.strip()
+        if not line:
+            continue
+        if is_url(line):
+            items = [_url_item(line, fetcher)]
+        else:
+            target = (path.parent / Path(line).expanduser()).resolve()
+            items = _folder_items(target) if target.is_dir() else [_file_item(target)]
+        for item in items:
+            if item.key not in seen:
+                seen.add(item.key)
+                yield item
+
+
+# ----------------------------------------------------------------------------- sitemaps, feeds
+
+
+def _feed_items(where: str, fetcher: Fetcher) -> Iterator[Item]:
+    seen: set[str] = set()
+    for url in _feed_urls(where, fetcher, depth=0):
+        if url and url not in seen:
+            seen.add(url)
+            yield _url_item(url, fetcher)
+
+
+def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[str]:
+    if is_url(where):
+        got = fetcher.fetch(where)
+        body, base = got.body, got.url
+    else:
+        body, base = Path(where).read_bytes(), None
+    if body[:2] == b"\x1f\x8b":
+        try:
+            body = gzip.decompress(body)
+        except OSError as exc:
+            raise InputError(f"{where}: bad gzip data ({exc})") from None
+    root = _parse_xml(body, where)
+    kind = _local(root.tag)
+    if kind == "sitemapindex":
+        if depth >= MAX_SITEMAP_DEPTH:
+            raise InputError(f"{where}: sitemap indexes nested too deep")
+        for loc in _texts(root, "sitemap", "loc"):
+            child = _absolute(loc, base, where)
+            if child:
+                yield from _feed_urls(child, fetcher, depth + 1)
+    elif kind == "urlset":
+        for loc in _texts(root, "url", "loc"):
+            yield _absolute(loc, base, where)
+    elif kind in ("rss", "RDF"):
+        for item in (e for e in root.iter() if _local(e.tag) == "item"):
+            link = _child_text(item, "link")
+            if not link:
+                guid = next((c for c in item if _local(c.tag) == "guid"), None)
+                if guid is not None and guid.get("isPermaLink", "true") != "false":
+                    link = (guid.text or "").strip()
+            if link:
+                yield _absolute(link, base, where)
+    elif kind == "feed":
+        for entry in (e for e in root if _local(e.tag) == "entry"):
+            links = [c for c in entry if _local(c.tag) == "link"]
+            chosen = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
+            if chosen is not None and chosen.get("href"):
+                yield _absolute(chosen.get("href"), base, where)
+    else:
+        raise InputError(f"{where}: not a sitemap, RSS or Atom feed (root element <{kind}>)")
+
+
+def _parse_xml(body: bytes, where: str):
+    from lxml import etree
+
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False,
+                             huge_tree=False)
+    try:
+        return etree.fromstring(body, parser)
+    except etree.XMLSyntaxError as exc:
+        raise InputError(f"{where}: not well-formed XML ({exc})") from None
+
+
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
+
+
+def _child_text(element, name: str) -> str | None:
+    for child in element:
+        if _local(child.tag) == name and child.text and child.text.strip():
+            return child.text.strip()
+    return None
+
+
+def _texts(root, parent: str, child: str) -> Iterator[str]:
+    for element in root:
+        if _local(element.tag) == parent:
+            text = _child_text(element, child)
+            if text:
+                yield text
+
+
+def _absolute(link: str, base: str | None, where: str) -> str | None:
+    """An entry's absolute http(s) URL; None (entry skipped) for anything else."""
+    url = urljoin(base, link.strip()) if base else link.strip()
+    return url if is_url(url) else None

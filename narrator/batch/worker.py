@@ -1,0 +1,79 @@
+"""One article, in a worker (a local pool process or a Dask worker on another machine).
+
+A job and its result are plain dicts (picklable, small). The worker narrates into a private
+staging folder under OUTDIR, renames the finished files into OUTDIR/audio, and returns what
+the catalog needs. It never touches the catalog: the batch process is its only writer.
+Every failure comes back as a result with an error message, never as an exception, so one bad
+page cannot stop the batch.
+"""
+from __future__ import annotations
+
+import os
+import resource
+import shutil
+import socket
+import time
+import traceback
+import uuid
+from pathlib import Path
+
+from ..errors import NarratorError
+from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
+
+
+def narrate_job(job: dict) -> dict:
+    started = time.perf_counter()
+    outdir = Path(job["outdir"])
+    slug = job["slug"]
+    staging = outdir / STAGING_DIR / f"{slug}.{uuid.uuid4().hex[:12]}"
+    result: dict = {"id": job["id"], "ok": False}
+    stages: dict = {}
+    try:
+        from ..pipeline import NarrateOptions, extract, narrate_article
+
+        options = NarrateOptions(**job["options"])
+        staging.mkdir(parents=True, exist_ok=True)
+        article = extract(job["html"], url=job.get("url"), content_type=job.get("content_type"),
+                          options=options)
+        narration = narrate_article(article, staging / f"{slug}.mp3", options=options)
+        staged = [staging / f"{slug}{suffix}" for suffix in OUTPUT_SUFFIXES]
+        missing = [p.name for p in staged if not p.is_file()]
+        if missing:
+            raise RuntimeError(f"narration did not write {', '.join(missing)}")
+        stages = dict(narration.stage_seconds)
+        mp3_bytes = staged[0].stat().st_size
+        publish(staged, outdir)
+        meta = article.meta
+        result.update(
+            ok=True, engine=narration.engine, voice=narration.voice,
+            title=article.title or meta.title, description=_description(article),
+            url=meta.canonical_url or job.get("url") or meta.source_url,
+            language=article.language, published=meta.published or meta.modified,
+            image_url=meta.image_url, duration=narration.timeline.duration,
+            chapters=len(narration.timeline.chapters), mp3_bytes=mp3_bytes,
+        )
+    except NarratorError as exc:
+        result["error"] = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # a bug, but it must not stop the batch: keep where it happened
+        where = traceback.extract_tb(exc.__traceback__)[-1:]
+        place = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+        result["error"] = f"internal error {type(exc).__name__}: {exc}{place}"
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    result["seconds"] = round(time.perf_counter() - started, 3)
+    result["timings"] = {
+        "stages": {k: round(v, 3) for k, v in stages.items() if isinstance(v, (int, float))},
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+    return result
+
+
+def _description(article) -> str:
+    if article.meta.subtitle:
+        return article.meta.subtitle
+    for block in article.blocks():
+        text = getattr(block, "text", None)
+        if text:
+            return text if len(text) <= 400 else text[:399].rsplit(" ", 1)[0] + "…"
+    return article.title
