@@ -23,6 +23,7 @@ COMMAND_MODULES = [
     "narrate",
     "voices",
     "extract",
+    "serve",
 ]
 
 for _name in COMMAND_MODULES:

@@ -1,0 +1,282 @@
+"""The HTTP face: `create_app(data_dir, token, engine, ...)` returns the FastAPI application.
+
+    POST /v1/narrations              {"url": ...} or {"html": ..., "url": optional} + options
+    GET  /v1/narrations/{id}         status, progress, error, links
+    GET  /v1/narrations/{id}/{file}  audio.mp3 | chapters.json | chapters.vtt | transcript.vtt
+                                     | meta.json  (Range, ETag, Cache-Control; open CORS)
+    GET  /embed/{id}                 the player page (strict CSP), iframe-able
+    GET  /static/player.js|css       the widget for a publisher's own page
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Callable, Iterable
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from ..errors import NarratorError
+from . import embed
+from .fetch import Fetcher
+from .files import confined, file_response
+from .jobs import SIDE_FILES, Job, JobStore, WorkerPool, valid_id
+
+log = logging.getLogger("narrator.server")
+
+MAX_BODY = 6 * 1024 * 1024
+OPTION_KEYS = {"voice": str, "language": str, "bitrate_kbps": int, "engine": str}
+MEDIA_CACHE = "public, max-age=86400"
+STATIC_CACHE = "public, max-age=3600"
+
+
+def pipeline_runner(workers: int | None = None) -> Callable:
+    """Runs one job with narrator.pipeline; imported lazily so the server starts fast."""
+
+    def run(store: JobStore, job: Job):
+        from ..extract import extract_article
+        from ..pipeline import NarrateOptions, narrate
+
+        folder = store.folder(job.id)
+        page = (folder / "source.html").read_bytes()
+        o = job.options
+        options = NarrateOptions(engine=o["engine"], voice=o.get("voice"),
+                                 language=o.get("language"),
+                                 bitrate_kbps=o.get("bitrate_kbps", 64), workers=workers)
+        article = extract_article(page, url=job.url)
+        narration = narrate(page, folder / "audio.mp3", url=job.url, options=options,
+                            progress=lambda done, total: store.progress(job.id, done, total))
+        return (article.title, (o.get("language") or article.language),
+                narration.timeline.duration)
+
+    return run
+
+
+SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]
+
+
+class CORS:
+    """Same origin for the API unless origins are configured; audio, sidecars, the widget open.
+    Also adds the headers every response carries."""
+
+    def __init__(self, app, api_origins: Iterable[str]):
+        self.app = app
+        self.api_origins = set(api_origins)
+
+    def _policy(self, path: str, origin: str) -> str | None:
+        parts = path.strip("/").split("/")
+        if parts[0] == "static" or (parts[:2] == ["v1", "narrations"] and len(parts) == 4):
+            return "*"
+        if parts[0] == "v1" and ("*" in self.api_origins or origin in self.api_origins):
+            return origin
+        return None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict((k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"])
+        origin = headers.get("origin")
+        allow = self._policy(scope["path"], origin) if origin else None
+        if allow and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
+            hdrs = [(b"access-control-allow-origin", allow.encode()),
+                    (b"access-control-allow-methods", b"GET, HEAD, POST, OPTIONS"),
+                    (b"access-control-allow-headers",
+                     b"Authorization, Content-Type, Range, If-None-Match, If-Range"),
+                    (b"access-control-max-age", b"600"), (b"vary", b"Origin")]
+            await send({"type": "http.response.start", "status": 204, "headers": hdrs})
+            return await send({"type": "http.response.body", "body": b""})
+
+        async def send_with_cors(message):
+            if message["type"] == "http.response.start":
+                have = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [(k, v) for k, v in SECURITY_HEADERS if k not in have]
+                if allow:
+                    extra += [(b"access-control-allow-origin", allow.encode()),
+                              (b"access-control-expose-headers",
+                               b"Content-Range, Content-Length, Accept-Ranges, ETag")]
+                    if allow != "*":
+                        extra.append((b"vary", b"Origin"))
+                message = {**message, "headers": list(message.get("headers", [])) + extra}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_cors)
+
+
+def _json_error(status: int, message: str, headers: dict | None = None) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status, headers=headers)
+
+
+def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
+               workers: int = 1, synth_workers: int | None = None,
+               fetcher: Fetcher | None = None, runner: Callable | None = None,
+               cors_origins: Iterable[str] = (), frame_ancestors: str = "*",
+               start_workers: bool = True) -> FastAPI:
+    """`token` None means no authentication (only with `--no-auth`)."""
+    data_dir = Path(data_dir)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    store = JobStore(data_dir)
+    pool = WorkerPool(store, runner or pipeline_runner(synth_workers), workers=workers)
+    fetcher = fetcher or Fetcher()
+    js, css = embed.player_js().encode(), embed.player_css().encode()
+    static = {"player.js": (js, "text/javascript; charset=utf-8"),
+              "player.css": (css, "text/css; charset=utf-8")}
+    static_etags = {k: '"%s"' % hashlib.sha256(v[0]).hexdigest()[:16] for k, v in static.items()}
+
+    @asynccontextmanager
+    async def lifespan(app):
+        if start_workers:
+            pool.start()
+        yield
+        pool.stop()
+
+    app = FastAPI(title="narrator", lifespan=lifespan, docs_url=None, redoc_url=None,
+                  openapi_url=None)
+    app.state.store, app.state.pool, app.state.fetcher = store, pool, fetcher
+
+    def authorize(request: Request) -> None:
+        if token is None:
+            return
+        given = request.headers.get("authorization", "")
+        scheme, _, value = given.partition(" ")
+        if scheme.lower() != "bearer" or not hmac.compare_digest(value.strip().encode(),
+                                                                 token.encode()):
+            raise HTTPException(401, "a valid bearer token is required",
+                                headers={"WWW-Authenticate": 'Bearer realm="narrator"'})
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request, exc: HTTPException):
+        return _json_error(exc.status_code, str(exc.detail), getattr(exc, "headers", None))
+
+    def links(id: str) -> dict:
+        base = f"/v1/narrations/{id}"
+        return {"self": base, "embed": f"/embed/{id}", "audio": f"{base}/audio.mp3",
+                "chapters": f"{base}/chapters.json", "chapters_vtt": f"{base}/chapters.vtt",
+                "transcript": f"{base}/transcript.vtt", "meta": f"{base}/meta.json"}
+
+    def describe(job: Job) -> dict:
+        return {"id": job.id, "status": job.status, "progress": job.progress,
+                "utterances": {"done": job.done, "total": job.total}, "error": job.error,
+                "title": job.title, "language": job.language, "duration": job.duration,
+                "attempts": job.attempts, "url": job.url,
+                "links": links(job.id) if job.status == "done" else {"self": links(job.id)["self"]}}
+
+    async def read_body(request: Request) -> dict:
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY:
+            raise HTTPException(413, f"the request is larger than {MAX_BODY} bytes")
+        body = bytearray()
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                raise HTTPException(413, f"the request is larger than {MAX_BODY} bytes")
+        try:
+            payload = json.loads(body or b"null")
+        except ValueError:
+            raise HTTPException(400, "the body must be JSON") from None
+        if not isinstance(payload, dict):
+            raise HTTPException(400, "the body must be a JSON object")
+        return payload
+
+    @app.post("/v1/narrations", status_code=202)
+    async def submit(request: Request):
+        authorize(request)
+        payload = await read_body(request)
+        options = {"engine": engine}
+        for key, kind in OPTION_KEYS.items():
+            if payload.get(key) is not None:
+                if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
+                    raise HTTPException(400, f"{key!r} must be a {kind.__name__}")
+                options[key] = payload[key]
+        if "bitrate_kbps" in options and not 16 <= options["bitrate_kbps"] <= 320:
+            raise HTTPException(400, "'bitrate_kbps' must be between 16 and 320")
+        url, page = payload.get("url"), payload.get("html")
+        if url is not None and not isinstance(url, str):
+            raise HTTPException(400, "'url' must be a string")
+        if page is not None:
+            if not isinstance(page, str) or not page.strip():
+                raise HTTPException(400, "'html' must be a non-empty string")
+            content = page.encode("utf-8")
+        elif url:
+            try:
+                fetched = await run_in_threadpool(fetcher.fetch, url)
+            except NarratorError as exc:
+                return _json_error(400, str(exc))
+            content, url = fetched.body, fetched.url
+        else:
+            raise HTTPException(400, "give 'url' or 'html'")
+        job, created = await run_in_threadpool(store.submit, content, options, url)
+        if job.status == "queued":
+            pool.notify()
+        return JSONResponse(describe(job), status_code=202 if job.status != "done" else 200,
+                            headers={"Location": f"/v1/narrations/{job.id}"})
+
+    def get_job(id: str) -> Job:
+        job = store.get(id) if valid_id(id) else None
+        if job is None:
+            raise HTTPException(404, "no such narration")
+        return job
+
+    @app.get("/v1/narrations/{id}")
+    async def status(id: str):
+        return describe(await run_in_threadpool(get_job, id))
+
+    @app.api_route("/v1/narrations/{id}/{name}", methods=["GET", "HEAD"])
+    async def narration_file(id: str, name: str, request: Request):
+        job = await run_in_threadpool(get_job, id)
+        if name == "meta.json":
+            if job.status != "done":
+                raise HTTPException(404, "the narration is not ready")
+            return JSONResponse({"id": job.id, "title": job.title, "language": job.language,
+                                 "duration": job.duration, "links": links(job.id)},
+                                headers={"Cache-Control": MEDIA_CACHE})
+        if name not in SIDE_FILES:
+            raise HTTPException(404, "no such file")
+        if job.status != "done":
+            raise HTTPException(404, "the narration is not ready")
+        path = store.folder(job.id) / SIDE_FILES[name]
+        if not confined(store.jobs_dir, path) or not path.is_file():
+            raise HTTPException(404, "no such file")
+        return file_response(request, path, cache_control=MEDIA_CACHE)
+
+    @app.get("/embed/{id}", response_class=HTMLResponse)
+    async def embed_page(id: str):
+        job = await run_in_threadpool(get_job, id)
+        csp = embed.EMBED_CSP.format(ancestors=frame_ancestors)
+        if job.status != "done":
+            return HTMLResponse("<!doctype html><title>narrator</title><p>Not ready yet.</p>",
+                                status_code=503, headers={"Retry-After": "5",
+                                                          "Content-Security-Policy": csp})
+        page = embed.embed_page(job.id, title=job.title or "", language=job.language or "en")
+        return HTMLResponse(page, headers={"Content-Security-Policy": csp,
+                                           "Cache-Control": "public, max-age=300"})
+
+    @app.get("/static/{name}")
+    async def static_file(name: str, request: Request):
+        if name not in static:
+            raise HTTPException(404, "no such file")
+        body, media_type = static[name]
+        headers = {"ETag": static_etags[name], "Cache-Control": STATIC_CACHE}
+        if request.headers.get("if-none-match") == static_etags[name]:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type=media_type, headers=headers)
+
+    @app.get("/healthz")
+    async def health():
+        return {"ok": True}
+
+    return _Outer(CORS(app, cors_origins), app)
+
+
+class _Outer:
+    """The ASGI app with CORS around it; `.fastapi` and `.state` stay reachable."""
+
+    def __init__(self, asgi, fastapi: FastAPI):
+        self._asgi, self.fastapi, self.state = asgi, fastapi, fastapi.state
+
+    async def __call__(self, scope, receive, send):
+        await self._asgi(scope, receive, send)

@@ -1,0 +1,234 @@
+"""Narration jobs: their state in SQLite under the data folder, and the worker pool that runs them.
+
+A job's id is a hash of what decides the audio (the page bytes and the narration options), so
+the same article submitted twice, even at the same moment, is one row and one narration:
+`INSERT OR IGNORE` on the primary key makes the database the arbiter. Workers are threads of the
+server process (the synthesis below them may use processes of the same process group); a job is
+claimed by an atomic UPDATE, and a job left `running` by a server that stopped is put back in
+the queue when the next one starts, so a restart loses no job.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import sqlite3
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..errors import NarratorError
+
+log = logging.getLogger("narrator.server")
+
+ID_RE = re.compile(r"^[0-9a-f]{32}$")
+AUDIO = "audio.mp3"
+SIDE_FILES = {  # public name -> file name in the job's folder (never derived from a request)
+    "audio.mp3": "audio.mp3",
+    "chapters.json": "audio.chapters.json",
+    "chapters.vtt": "audio.chapters.vtt",
+    "transcript.vtt": "audio.transcript.vtt",
+}
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id TEXT PRIMARY KEY,
+    status TEXT NOT NULL CHECK (status IN ('queued', 'running', 'done', 'failed')),
+    done INTEGER NOT NULL DEFAULT 0,
+    total INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    url TEXT,
+    options TEXT NOT NULL,
+    title TEXT,
+    language TEXT,
+    duration REAL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created REAL NOT NULL,
+    updated REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, created);
+"""
+
+
+def job_id(html: bytes, options: dict) -> str:
+    h = hashlib.sha256()
+    h.update(json.dumps(options, sort_keys=True, separators=(",", ":")).encode())
+    h.update(b"\0")
+    h.update(html)
+    return h.hexdigest()[:32]
+
+
+def valid_id(value: str) -> bool:
+    return isinstance(value, str) and ID_RE.fullmatch(value) is not None
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    status: str
+    done: int
+    total: int
+    error: str | None
+    url: str | None
+    options: dict
+    title: str | None
+    language: str | None
+    duration: float | None
+    attempts: int
+    created: float
+    updated: float
+
+    @property
+    def progress(self) -> float:
+        if self.status == "done":
+            return 1.0
+        return round(self.done / self.total, 4) if self.total else 0.0
+
+
+class JobStore:
+    def __init__(self, data_dir: Path):
+        self.data_dir = Path(data_dir).resolve()
+        self.jobs_dir = self.data_dir / "narrations"
+        self.jobs_dir.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.data_dir / "jobs.sqlite3", check_same_thread=False,
+                                   isolation_level=None, timeout=30)
+        self._db.row_factory = sqlite3.Row
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.executescript(SCHEMA)
+
+    def folder(self, id: str) -> Path:
+        if not valid_id(id):
+            raise ValueError("invalid job id")
+        return self.jobs_dir / id
+
+    def _row(self, row) -> Job | None:
+        if row is None:
+            return None
+        d = dict(row)
+        d["options"] = json.loads(d["options"])
+        return Job(**d)
+
+    def get(self, id: str) -> Job | None:
+        if not valid_id(id):
+            return None
+        with self._lock:
+            return self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (id,)).fetchone())
+
+    def submit(self, html: bytes, options: dict, url: str | None) -> tuple[Job, bool]:
+        """The job for this content, created (True) or found (False); a failed one is retried."""
+        id = job_id(html, options)
+        folder = self.folder(id)
+        folder.mkdir(exist_ok=True)
+        src = folder / "source.html"
+        if not src.exists():
+            tmp = folder / f".source.{threading.get_ident()}.tmp"
+            tmp.write_bytes(html)
+            tmp.replace(src)
+        now = time.time()
+        with self._lock:
+            cur = self._db.execute(
+                "INSERT OR IGNORE INTO jobs (id, status, url, options, created, updated)"
+                " VALUES (?, 'queued', ?, ?, ?, ?)",
+                (id, url, json.dumps(options, sort_keys=True), now, now))
+            created = cur.rowcount == 1
+            if not created:
+                self._db.execute("UPDATE jobs SET status='queued', error=NULL, done=0, updated=?"
+                                 " WHERE id=? AND status='failed'", (now, id))
+            job = self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (id,)).fetchone())
+        return job, created
+
+    def claim(self) -> Job | None:
+        with self._lock:
+            row = self._db.execute(
+                "UPDATE jobs SET status='running', attempts=attempts+1, updated=?"
+                " WHERE id=(SELECT id FROM jobs WHERE status='queued' ORDER BY created LIMIT 1)"
+                " RETURNING *", (time.time(),)).fetchone()
+            return self._row(row)
+
+    def progress(self, id: str, done: int, total: int) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET done=?, total=?, updated=? WHERE id=?",
+                             (done, total, time.time(), id))
+
+    def finish(self, id: str, *, title, language, duration) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET status='done', done=total, error=NULL, title=?,"
+                             " language=?, duration=?, updated=? WHERE id=?",
+                             (title, language, duration, time.time(), id))
+
+    def fail(self, id: str, error: str) -> None:
+        with self._lock:
+            self._db.execute("UPDATE jobs SET status='failed', error=?, updated=? WHERE id=?",
+                             (error, time.time(), id))
+
+    def requeue_interrupted(self) -> int:
+        """Jobs a stopped server left running go back to the queue."""
+        with self._lock:
+            return self._db.execute("UPDATE jobs SET status='queued', updated=?"
+                                    " WHERE status='running'", (time.time(),)).rowcount
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+# run(store, job) does the narration and returns (title, language, duration); it reports
+# progress with store.progress. Injected so the pool does not import the pipeline itself.
+Runner = Callable[["JobStore", Job], tuple]
+
+
+class WorkerPool:
+    def __init__(self, store: JobStore, runner: Runner, workers: int = 1, poll_s: float = 1.0):
+        self.store = store
+        self.runner = runner
+        self.workers = max(1, workers)
+        self.poll_s = poll_s
+        self._wake = threading.Condition()
+        self._stop = threading.Event()
+        self._threads: list[threading.Thread] = []
+
+    def start(self) -> None:
+        resumed = self.store.requeue_interrupted()
+        if resumed:
+            log.info("resuming %d interrupted job(s)", resumed)
+        for i in range(self.workers):
+            t = threading.Thread(target=self._loop, name=f"narrator-worker-{i}", daemon=True)
+            t.start()
+            self._threads.append(t)
+
+    def notify(self) -> None:
+        with self._wake:
+            self._wake.notify_all()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.notify()
+        for t in self._threads:
+            t.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            job = self.store.claim()
+            if job is None:
+                with self._wake:
+                    self._wake.wait(self.poll_s)
+                continue
+            self._run(job)
+
+    def _run(self, job: Job) -> None:
+        log.info("narrating %s", job.id)
+        try:
+            title, language, duration = self.runner(self.store, job)
+        except NarratorError as exc:
+            self.store.fail(job.id, str(exc))
+        except Exception as exc:  # a bug; the job says so and the server keeps serving
+            log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
+            self.store.fail(job.id, f"internal error: {type(exc).__name__}")
+        else:
+            self.store.finish(job.id, title=title, language=language, duration=duration)
