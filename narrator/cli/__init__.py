@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "voices",
     "extract",
     "serve",
+    "batch",
 ]
 
 for _name in COMMAND_MODULES:
