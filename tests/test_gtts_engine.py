@@ -192,3 +192,11 @@ def test_voices_bad_options_and_settings():
     # Transport settings do not change the sound, so they stay out of the cache key.
     assert create_engine("gtts", rate=1, retries=9).settings() == {"tld": "com", "slow": False}
     assert create_engine("gtts", slow="true").settings()["slow"] is True
+
+
+def test_an_instance_probes_its_own_endpoint(monkeypatch):
+    monkeypatch.delenv("NARRATOR_GTTS_URL", raising=False)
+    with GttsStandin(speak=False) as server:
+        engine = create_engine("gtts", url=server.url + "/{tld}/", tld="fr")
+        assert engine.unavailable_reason() is None
+        assert [(r.text, r.path) for r in server.requests] == [("Test", "/fr/" + RPC_PATH)]

@@ -15,11 +15,12 @@ do well at scale:
   the `tld` option), else Google's host for `tld` ("com", "co.uk", "fr", "com.au", ... give
   different accents).
 
-Options: url, tld ("com"), slow (false), rate (requests/s, 5), max_workers (4), retries (6,
+Options: url, tld ("com"), slow (false), rate (requests/s, 5), max_workers (4), retries (8,
 tries after the first), backoff (first wait in s, 0.5), max_backoff (s, 20), timeout (s, 10).
 """
 from __future__ import annotations
 
+import functools
 import os
 import random
 import re
@@ -37,7 +38,7 @@ MAX_CHARS = 100
 SAMPLE_RATE = 24000          # what Google sends; any MP3 is decoded to it
 _RETRY_STATUS = {408, 425, 429}
 
-_DEFAULTS = {"tld": "com", "slow": False, "rate": 5.0, "max_workers": 4, "retries": 6,
+_DEFAULTS = {"tld": "com", "slow": False, "rate": 5.0, "max_workers": 4, "retries": 8,
              "backoff": 0.5, "max_backoff": 20.0, "timeout": 10.0}
 _TYPES = {"tld": str, "url": str, "rate": float, "max_workers": int, "retries": int,
           "backoff": float, "max_backoff": float, "timeout": float}
@@ -157,6 +158,9 @@ class GttsEngine(Engine):
         self.limiter = shared_limiter(self.url, rate)
         self._in_flight = threading.BoundedSemaphore(self.max_workers)
         self._local = threading.local()          # one requests.Session per thread
+        # On an instance, the availability probe asks this instance's endpoint and accent.
+        self.unavailable_reason = functools.partial(type(self).unavailable_reason,
+                                                    url=self.base_url, tld=self.tld)
 
     # -- availability ---------------------------------------------------------------------
 
