@@ -37,6 +37,8 @@ def narrate_command(
                                       "file or stdin (recorded in the tags)."),
     rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); "
                                      "repeatable."),
+    timings: bool = typer.Option(False, "--timings", help="Print the seconds spent in each "
+                                 "stage on stderr."),
 ) -> None:
     """Narrate one article: extract, script, synthesize, and write a chaptered MP3."""
     source = read_input(input)
@@ -63,6 +65,10 @@ def narrate_command(
         out.print(f"  {i:>2}. {_clock(chapter.start)}  {chapter.title}")
     out.print(f"total {_clock(narration.timeline.duration)}; chapters also in "
               f"{narration.chapters_json_path} and {narration.chapters_vtt_path}")
+    if timings:
+        stages = ", ".join(f"{name} {seconds:.3f}"
+                           for name, seconds in narration.stage_seconds.items())
+        sys.stderr.write(f"timings (s): {stages}; audio {narration.timeline.duration:.3f}\n")
 
 
 def register(app: typer.Typer) -> None:
