@@ -36,6 +36,7 @@ def player_js() -> str:
     source = (STATIC / "player.js").read_text(encoding="utf-8")
     marker = '/*@STRINGS@*/{"en": {"listen": "Listen to this article"}}'
     assert marker in source, "player.js lost its strings marker"
+    assert "</script" not in source.lower(), "player.js must stay inlinable"
     return source.replace(marker, script_json(player_strings()))
 
 

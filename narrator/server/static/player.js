@@ -2,7 +2,7 @@
    <div data-narrator="ID">            served by `narrator serve` (this script's origin)
    <div data-narrator="path/OUT.mp3">  OUT.chapters.json and OUT.transcript.vtt beside it
    Optional: data-lang, data-title, data-key (position memory), data-chapters, data-transcript,
-   and an inline <script type="application/json"> child {chapters, transcript, title, language}.
+   and a child JSON script element {chapters, transcript, title, language} (the embed snippet).
    Article text only ever reaches the page through textContent and attributes. */
 (function () {
   "use strict";
