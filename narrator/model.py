@@ -64,6 +64,8 @@ class Article:
     language: str  # BCP 47 primary subtag, lower case: "fr", "en"
     sections: tuple[Section, ...]
     meta: Metadata = field(default_factory=Metadata)
+    # The site's pronunciation lexicon (word -> how to say it), from the rules that matched.
+    lexicon: tuple[tuple[str, str], ...] = ()
 
     def blocks(self):
         for section in self.sections:
@@ -143,3 +145,5 @@ class Narration:
     voice: str
     loudness_lufs: float  # measured on the encoder's input, after gain and limiter
     stage_seconds: dict = field(default_factory=dict)
+    engine_choice: str = ""  # why engine "auto" chose this engine and voice ("" if not auto)
+    cache: dict = field(default_factory=dict)  # synthesis cache {"hits", "misses", "errors"}

@@ -117,6 +117,7 @@ def _default_normalizer(text: str, language: str, lexicon: Mapping[str, str] | N
 def build_script(article: Article, *, lexicon: Mapping[str, str] | None = None,
                  normalize_speech: bool = True) -> Script:
     lang = profile(article.language)
+    lexicon = {**dict(article.lexicon), **(lexicon or {})} or None
 
     def speech(text: str) -> str:
         if not normalize_speech:
