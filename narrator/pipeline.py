@@ -12,7 +12,10 @@ from typing import Callable
 
 from . import __version__
 from .assemble import assemble
+from .cache import open_cache
+from .config import load_config
 from .engines import create_engine
+from .engines.auto import AUTO, choose_engine
 from .errors import EngineError, InputError
 from .model import Article, Narration, Script
 from .script import build_script
@@ -33,6 +36,7 @@ class NarrateOptions:
     engine_options: dict = field(default_factory=dict)
     rules: tuple[Path, ...] = ()  # extra site rules files
     normalize_speech: bool = True
+    use_cache: bool = True  # the synthesis cache of the config file / NARRATOR_CACHE_DIR
 
 
 @dataclass(frozen=True)
@@ -103,21 +107,36 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
         raise InputError("the article has nothing to say")
     timings["script"] = time.perf_counter() - started
 
-    engine = create_engine(options.engine, **options.engine_options)
+    # Engine and voice are chosen once, before the first utterance, and hold for the whole
+    # article: a failure later is an error, never a switch to another voice.
+    config = load_config()
+    name, voice, choice = options.engine, options.voice, ""
+    if name == AUTO:
+        name, chosen_voice, choice = choose_engine(script.language, config)
+        voice = voice or chosen_voice
+    elif voice is None and config.language(script.language).engine == name:
+        voice = config.language(script.language).voice
+    engine_options = {**config.engine_options(name), **options.engine_options}
+    engine = create_engine(name, **engine_options)
     reason = engine.unavailable_reason()
     if reason:
-        raise EngineError(f"engine {options.engine!r} is unavailable: {reason}")
-    voice = engine.resolve_voice(script.language, options.voice)
+        raise EngineError(f"engine {name!r} is unavailable: {reason}")
+    voice = engine.resolve_voice(script.language, voice)
     texts = [u.speech for u in script.utterances()]
-    audio = synthesize_stream(texts, engine=engine,
-                              spec=EngineSpec(options.engine, dict(options.engine_options)),
+    # One cache object per narration, so its hit/miss counters are this narration's.
+    cache = open_cache(config) if options.use_cache else None
+    audio = synthesize_stream(texts, engine=engine, spec=EngineSpec(name, engine_options),
                               language=script.language, voice=voice, workers=options.workers,
-                              progress=progress)
+                              progress=progress, cache=cache)
     try:
-        return assemble(script, audio, out_mp3, engine=engine.name, voice=voice,
-                        bitrate_kbps=options.bitrate_kbps, timings=timings)
+        narration = assemble(script, audio, out_mp3, engine=engine.name, voice=voice,
+                             bitrate_kbps=options.bitrate_kbps, timings=timings)
     finally:
         engine.close()
+        if cache is not None:
+            cache.close()
+    return dataclasses.replace(narration, engine_choice=choice,
+                               cache=cache.stats() if cache is not None else {})
 
 
 def narrate(html: bytes, out_mp3: Path, *, url: str | None = None,

@@ -4,6 +4,9 @@ Engines declare how they parallelise: `concurrency = "process"` (CPU-bound, poss
 thread-safe, like libespeak-ng) runs in a process pool whose workers each create their own
 engine; `"thread"` (network-bound, like gTTS) shares one engine across a thread pool.
 At most `2 * workers` results wait in memory, so a 70-minute article streams through.
+
+With a synthesis cache (narrator.cache), the parent looks each utterance up before dispatching
+it and stores what the workers return: only the misses reach the engine.
 """
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
+from .cache import SynthesisCache, cache_key
 from .engines import Audio, Engine, create_engine
 
 Progress = Callable[[int, int], None]
@@ -65,30 +69,51 @@ def _executor(engine: Engine, spec: EngineSpec, workers: int) -> tuple[Executor,
 
 def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec, language: str,
                       voice: str, workers: int | None = None,
-                      progress: Progress | None = None) -> Iterator[Audio]:
+                      progress: Progress | None = None,
+                      cache: SynthesisCache | None = None) -> Iterator[Audio]:
     """Yield one Audio per text, in order. Engine errors propagate (no silent fallback)."""
     total = len(texts)
+    keys = ([cache_key(engine.name, voice, engine.settings(), text) for text in texts]
+            if cache is not None else [None] * total)
+    # Only the utterances missing from the cache need workers.
+    to_make = total if cache is None else sum(1 for key in keys if key not in cache)
     workers = min(workers or int(getattr(engine, "max_workers", 0) or default_workers()),
-                  max(1, total))
-    if workers <= 1 or total < _MIN_PARALLEL:
+                  max(1, to_make))
+    if workers <= 1 or to_make < _MIN_PARALLEL:
         for i, text in enumerate(texts):
-            yield engine.synthesize(text, language=language, voice=voice)
+            audio = cache.get(keys[i]) if cache is not None else None
+            if audio is None:
+                audio = engine.synthesize(text, language=language, voice=voice)
+                if cache is not None:
+                    cache.put(keys[i], audio)
+            yield audio
             if progress:
                 progress(i + 1, total)
         return
     pool, call = _executor(engine, spec, workers)
-    pending: deque[Future] = deque()
+    # Each entry: (cache key to store the result under, or None; a Future or a cached Audio).
+    pending: deque[tuple[str | None, Future | Audio]] = deque()
     window = 2 * workers
     try:
         next_index = 0
         for done in range(total):
             while next_index < total and len(pending) < window:
-                pending.append(pool.submit(call, texts[next_index], language, voice))
+                key = keys[next_index]
+                cached = cache.get(key) if cache is not None else None
+                if cached is not None:
+                    pending.append((None, cached))
+                else:
+                    pending.append((key, pool.submit(call, texts[next_index], language, voice)))
                 next_index += 1
-            yield pending.popleft().result()
+            key, item = pending.popleft()
+            audio = item if isinstance(item, Audio) else item.result()
+            if key is not None:
+                cache.put(key, audio)
+            yield audio
             if progress:
                 progress(done + 1, total)
     finally:
-        for future in pending:
-            future.cancel()
+        for _key, future in pending:
+            if isinstance(future, Future):
+                future.cancel()
         pool.shutdown(wait=True, cancel_futures=True)

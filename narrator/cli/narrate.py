@@ -39,11 +39,13 @@ def narrate_command(
                                      "repeatable."),
     timings: bool = typer.Option(False, "--timings", help="Print the seconds spent in each "
                                  "stage on stderr."),
+    cache: bool = typer.Option(True, "--cache/--no-cache", help="Reuse and keep synthesized "
+                               "utterances in the synthesis cache (NARRATOR_CACHE_DIR)."),
 ) -> None:
     """Narrate one article: extract, script, synthesize, and write a chaptered MP3."""
     source = read_input(input)
     options = NarrateOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
-                             workers=workers, rules=tuple(rules))
+                             workers=workers, rules=tuple(rules), use_cache=cache)
     err = Console(stderr=True)
     if sys.stderr.isatty():
         with Progress(TextColumn("synthesizing"), BarColumn(), TextColumn("{task.completed}/"
@@ -61,6 +63,12 @@ def narrate_command(
     out.print(f"{narration.mp3_path}  ({_clock(narration.timeline.duration)}, "
               f"{narration.engine} voice {narration.voice}, "
               f"{narration.loudness_lufs:.1f} LUFS)")
+    if narration.engine_choice:
+        out.print(f"engine auto: {narration.engine} voice {narration.voice} "
+                  f"({narration.engine_choice})", markup=False)
+    if narration.cache:
+        out.print(f"cache: {narration.cache['hits']} hits, {narration.cache['misses']} misses "
+                  f"(utterances synthesized: {narration.cache['misses']})", markup=False)
     for i, chapter in enumerate(narration.timeline.chapters, 1):
         out.print(f"  {i:>2}. {_clock(chapter.start)}  {chapter.title}")
     out.print(f"total {_clock(narration.timeline.duration)}; chapters also in "

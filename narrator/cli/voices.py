@@ -31,6 +31,8 @@ def _engine_report(name: str, config, language: str | None) -> tuple[str | None,
         reason = cls.unavailable_reason()
     if reason and reason.startswith("not installed"):
         return reason, []
+    if not reason and hasattr(cls, "no_voice_reason"):
+        reason = cls.no_voice_reason()
     try:
         voices = cls(**options).voices()
     except EngineError as exc:

@@ -83,9 +83,12 @@ class PiperEngine(Engine):
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
-        missing = _piper_missing()
-        if missing:
-            return missing
+        # Only the installation: a voice given by path needs no voices folder, and a missing
+        # voice is reported by resolve_voice (and by `narrator voices`, see no_voice_reason).
+        return _piper_missing()
+
+    @classmethod
+    def no_voice_reason(cls) -> str | None:
         folder = _voices_dir()
         if not installed_voices(folder):
             return (f"no voice file in {folder} (`narrator voices install NAME`, "

@@ -1,0 +1,20 @@
+"""Shared by every test: keep narrator's per-user state out of the tests.
+
+The synthesis cache, the voices folder and the config file live in the user's folders by
+default; a test that wrote there would see what an earlier test (or the developer) left, and a
+cached utterance would hide whether an engine was really called. Each test gets its own empty
+ones (a test may still point these variables elsewhere itself).
+"""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _narrator_user_state(monkeypatch, tmp_path_factory):
+    home = tmp_path_factory.mktemp("narrator-user")
+    config = home / "config.toml"
+    config.write_text("")
+    monkeypatch.setenv("NARRATOR_CONFIG", str(config))
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(home / "cache"))
+    monkeypatch.setenv("NARRATOR_VOICES_DIR", str(home / "voices"))
