@@ -4,7 +4,8 @@ import re
 
 from hypothesis import given, settings, strategies as st
 
-from narrator.engines.text_split import cut_at_boundary, speakable, split_text
+from narrator.engines.text_split import (avoidable_mid_clause_cuts, cut_at_boundary, speakable,
+                                         split_text)
 
 LONG_FR = ("La Métropole européenne de Lille (MEL), qui regroupe 95 communes et plus de 1,1 "
            "million d’habitants, a présenté mardi son plan de résilience climatique — un "
@@ -87,13 +88,14 @@ _short_word = st.text(alphabet="abcdéèàçxyz0123456789", min_size=1, max_size
 _punct = st.sampled_from(["", "", "", ",", ";", ":", ".", " —", " (", ")", " «", " »", "…"])
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.tuples(_word, _punct), min_size=1, max_size=80),
        st.integers(min_value=20, max_value=120))
 def test_any_text_splits_into_valid_requests(pieces, limit):
     text = " ".join(w + p for w, p in pieces)
     chunks = split_text(text, limit)
     _assert_valid(text, chunks, limit)
+    assert avoidable_mid_clause_cuts(text, chunks, limit) == []
 
 
 @settings(max_examples=100, deadline=None)
@@ -107,3 +109,27 @@ def test_short_clauses_are_never_cut_inside(clauses, marks):
     _assert_valid(text, chunks)
     for chunk, following in zip(chunks, chunks[1:] + [None]):
         assert cut_at_boundary(chunk, following), (chunk, following)
+
+
+def test_french_spaced_punctuation_stays_with_its_word():
+    text = ("Un changement impactant non seulement pour la ville mais également pour toutes ses "
+            "parties prenantes : partenaires privés, publics et institutionnels.")
+    chunks = split_text(text)
+    _assert_valid(text, chunks)
+    assert not any(c[0] in ":;!?»" or c[-1] in "«" for c in chunks), chunks
+
+
+def test_an_unavoidable_cut_inside_a_clause_falls_near_its_middle():
+    text = ("Ces nouvelles gouvernances pourront mutualiser les avis de tous sur des éléments "
+            "de la vie quotidienne.")                                   # 101 characters
+    first, second = split_text(text)
+    assert abs(len(first) - len(second)) < 20, (first, second)
+    assert avoidable_mid_clause_cuts(text, [first, second]) == []
+
+
+def test_avoidable_mid_clause_cuts_are_detected():
+    text = "Le conseil a voté le budget, après un long débat sur les transports en commun."
+    assert avoidable_mid_clause_cuts(text, ["Le conseil a voté le", "budget, après un long "
+                                            "débat sur les transports en commun."]) != []
+    assert avoidable_mid_clause_cuts(text, ["Le conseil a voté le budget,", "après un long "
+                                            "débat sur les transports en commun."]) == []

@@ -16,13 +16,19 @@ from __future__ import annotations
 import re
 
 # Boundary strength: the cost of ending a request there (0 = end of the text).
-_SENTENCE, _CLAUSE, _PHRASE, _COMMA, _WORD, _HARD = 1, 2, 3, 4, 200, 2000
-# One more request costs more than a weaker clause boundary but less than a cut mid-clause.
+_SENTENCE, _CLAUSE, _PHRASE, _COMMA, _WORD, _HARD = 1, 2, 3, 4, 1000, 10000
+# One more request costs more than a weaker clause boundary, and twenty of them less than one
+# cut mid-clause.
 _PER_REQUEST = 50
 _SHORT = 12                 # requests shorter than this sound choppy
 _SHORT_PENALTY = 3
 
 _SPEAKABLE = re.compile(r"\w")
+_CLINGS_LEFT = set(":;!?»)]…,.%”’")
+_CLINGS_RIGHT = set("«([“‘")
+# A cut inside a clause is best in its middle: "la vie | quotidienne." is worse than
+# "les avis | de tous sur ... quotidienne.". Weight of the unevenness of such requests.
+_UNEVEN = 20
 
 # (regex whose match END is a cut position, strength). Each needs whitespace after the
 # punctuation, so "3,5", "10:30", "U.S." and "Jean-Pierre" are never cut.
@@ -58,6 +64,11 @@ def _cut_points(text: str) -> dict[int, int]:
     for m in _OPENING.finditer(text):
         add(m.start(), _PHRASE)
     for m in re.finditer(r"\s+", text):
+        # Not between a word and the punctuation that belongs to it, as French spaces it
+        # ("prenantes :", "« revenir »"): no request may start with ":" or end with "«".
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        if after and after in _CLINGS_LEFT or before and before in _CLINGS_RIGHT:
+            continue
         add(m.start(), _WORD)
     return cuts
 
@@ -101,6 +112,8 @@ def split_text(text: str, limit: int = 100) -> list[str]:
             cost = best[j] + _PER_REQUEST + strength[end]
             if len(chunk) < _SHORT:
                 cost += _SHORT_PENALTY
+            if strength[end] >= _WORD or strength.get(start, 0) >= _WORD:
+                cost += _UNEVEN * ((limit - len(chunk)) / limit) ** 2
             if cost < best[i]:
                 best[i], back[i] = cost, j
     if best[-1] == inf:  # pragma: no cover - the hard cuts make this unreachable
@@ -124,3 +137,28 @@ def cut_at_boundary(chunk: str, following: str | None) -> bool:
     if following is None:
         return True
     return bool(_ENDS_CLAUSE.search(chunk) or _STARTS_OPENING.search(following))
+
+
+def clause_boundaries(text: str) -> set[int]:
+    """Positions in whitespace-collapsed `text` where a request may end between clauses."""
+    return {pos for pos, strength in _cut_points(text).items() if strength < _WORD}
+
+
+def avoidable_mid_clause_cuts(text: str, chunks: list[str], limit: int = 100) -> list[str]:
+    """The cuts between `chunks` (the requests for `text`) that fall inside a clause which
+    would have fit in one request: an empty list when every cut is at a clause boundary or
+    unavoidable (inside a clause longer than `limit`). Each cut is shown as "before | after"."""
+    text = " ".join(text.split())
+    if " ".join(chunks) != text:
+        raise ValueError("the chunks do not spell the text")
+    bounds = sorted(clause_boundaries(text) | {0, len(text)})
+    found, start = [], 0
+    for chunk, following in zip(chunks, chunks[1:]):
+        end, start = start + len(chunk), start + len(chunk) + 1
+        if end in bounds or start in bounds:
+            continue
+        left = max(b for b in bounds if b <= end)
+        right = min(b for b in bounds if b >= start)
+        if len(text[left:right].strip()) <= limit:
+            found.append(f"{chunk[-30:]} | {following[:30]}")
+    return found
