@@ -24,6 +24,7 @@ class LocalExecutor:
 
     def __init__(self, workers: int):
         self.workers = workers
+        self.generation = 0  # bumped by reset(): which pool a job was given to
         self._pool: ProcessPoolExecutor | None = None
 
     def _ensure(self) -> ProcessPoolExecutor:
@@ -42,6 +43,7 @@ class LocalExecutor:
 
     def reset(self) -> None:
         """After a worker died (BrokenProcessPool): drop the pool, the next submit starts one."""
+        self.generation += 1
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
             self._pool = None

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -170,7 +171,7 @@ class _Run:
             self.executor = _make_executor(self.options)
         report.backend, report.workers = self.executor.kind, self.executor.workers
         window = max(2, 2 * self.executor.workers)
-        loads: dict[Future, Item] = {}
+        loads: deque[tuple[Future, Item]] = deque()  # handled in source order
         jobs: dict[Future, dict] = {}
         items = iter(self.items)
         exhausted = False
@@ -188,15 +189,17 @@ class _Run:
                         exhausted = True
                     else:
                         self.seen_keys.add(item.key)
-                        loads[loader.submit(item.load)] = item
+                        loads.append((loader.submit(item.load), item))
                 if not loads and not jobs:
                     break
-                done, _ = wait(list(loads) + list(jobs), return_when=FIRST_COMPLETED)
+                waiting = list(jobs) + ([loads[0][0]] if loads else [])
+                done, _ = wait(waiting, return_when=FIRST_COMPLETED)
                 for future in done:
-                    if future in loads:
-                        self._loaded(loads.pop(future), future, jobs)
-                    else:
+                    if future in jobs:
                         self._finished(jobs.pop(future), future, jobs)
+                while loads and loads[0][0].done():
+                    future, item = loads.popleft()
+                    self._loaded(item, future, jobs)
         finally:
             loader.shutdown(wait=False, cancel_futures=True)
             self.executor.close()
@@ -247,6 +250,7 @@ class _Run:
         self._submit(job, jobs)
 
     def _submit(self, job: dict, jobs: dict) -> None:
+        job["generation"] = getattr(self.executor, "generation", 0)
         jobs[self.executor.submit(job)] = job
 
     def _finished(self, job: dict, future: Future, jobs: dict) -> None:
@@ -254,8 +258,9 @@ class _Run:
             result = future.result()
         except BrokenProcessPool:
             # A worker process died (a crash in a native library, the OOM killer): the pool
-            # is gone with every job it held. Start a new one and try those jobs again.
-            self.executor.reset()
+            # is gone with every job it held. Start a new one (once) and try those jobs again.
+            if job["generation"] == getattr(self.executor, "generation", 0):
+                self.executor.reset()
             if job["attempt"] < MAX_CRASH_RETRIES:
                 job["attempt"] += 1
                 self._submit(job, jobs)
