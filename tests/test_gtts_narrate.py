@@ -1,0 +1,86 @@
+"""Acceptance: `narrator narrate samples/mel-resilience.html --engine gtts` against the local
+stand-in answering 30 % of requests with 429 or 500. The MP3 is complete with its chapters,
+every utterance was requested, no request exceeded 100 characters or ended mid-clause where a
+cut between clauses was possible, and the request rate stayed under the configured limit."""
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+from gtts_standin import GttsStandin
+from narrator import pipeline
+from narrator.engines.text_split import avoidable_mid_clause_cuts, split_text
+
+ROOT = Path(__file__).resolve().parent.parent
+SAMPLE = ROOT / "samples" / "mel-resilience.html"
+RATE = 12.0
+PROBE = "Test"        # the one-word availability probe the pipeline sends first
+
+
+def _narrate(tmp_path, server, out):
+    config = tmp_path / "config.toml"
+    config.write_text(f'[engines.gtts]\nrate = {RATE}\nretries = 12\nbackoff = 0.05\n'
+                      f'max_backoff = 0.5\n', encoding="utf-8")
+    env = {**os.environ, "NARRATOR_GTTS_URL": server.url, "NARRATOR_CONFIG": str(config),
+           "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
+    return subprocess.run([sys.executable, "-m", "narrator", "narrate", str(SAMPLE), "-o",
+                           str(out), "--engine", "gtts"], env=env, capture_output=True,
+                          text=True, timeout=300)
+
+
+def test_narrate_with_gtts_through_30_percent_failures(tmp_path):
+    script = pipeline.script_for(pipeline.extract(SAMPLE.read_bytes()))
+    utterances = [u.speech for u in script.utterances()]
+    expected = {chunk for text in utterances for chunk in split_text(text)}
+    out = tmp_path / "mel.mp3"
+
+    with GttsStandin(fail_rate=0.3, failures=("429", "500"), seed=2026) as server:
+        done = _narrate(tmp_path, server, out)
+        requests = list(server.requests)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+
+    # The stand-in really failed ~30 % of the requests, and the narration went through them.
+    outcomes = Counter(r.outcome for r in requests)
+    assert outcomes["429"] + outcomes["500"] >= 0.15 * len(requests), outcomes
+    assert set(outcomes) <= {"ok", "429", "500"}, outcomes          # no "bad" (malformed/long)
+
+    # Every utterance was requested and answered, and nothing else was asked.
+    spoken = [r for r in requests if r.text != PROBE]
+    assert {r.text for r in spoken if r.outcome == "ok"} == expected
+    assert {r.text for r in spoken} == expected
+    assert all(r.lang == "fr" for r in spoken)
+
+    # No request over 100 characters, none ending inside a clause that fit in one request.
+    assert max(len(r.text) for r in requests) <= 100
+    for text in utterances:
+        assert avoidable_mid_clause_cuts(text, split_text(text)) == [], text
+
+    # The rate limit held: mean rate, and at most RATE + 1 request starts in any 1 s window.
+    times = sorted(r.time for r in requests)
+    assert (len(times) - 1) / (times[-1] - times[0]) <= RATE * 1.02
+    for i, start in enumerate(times):
+        assert sum(1 for t in times[i:] if t < start + 1.0) <= RATE + 1
+
+    # The MP3 is complete: its length is the timeline's, every chapter is in its ID3 tags,
+    # every utterance has its cue in the transcript.
+    from mutagen.id3 import ID3
+    from mutagen.mp3 import MP3
+
+    chapters_json = json.loads(out.with_suffix(".chapters.json").read_text(encoding="utf-8"))
+    duration = chapters_json["narrator"]["duration"]
+    assert abs(MP3(out).info.length - duration) < 0.5
+    assert chapters_json["narrator"]["engine"] == "gtts"
+    tags = ID3(out)
+    chaps = sorted(tags.getall("CHAP"), key=lambda c: c.start_time)
+    titles = [c.sub_frames["TIT2"].text[0] for c in chaps]
+    assert len(chaps) == len(script.chapters) >= 2
+    assert titles == [c["title"] for c in chapters_json["chapters"]]
+    assert chaps[-1].end_time / 1000 >= duration - 0.5
+    cues = out.with_suffix(".transcript.vtt").read_text(encoding="utf-8").count(" --> ")
+    assert cues == len(utterances)
+    # The text says how much audio to expect: espeak-ng (the stand-in's voice) speaks ~14
+    # characters a second, so a truncated narration would be far shorter.
+    assert duration > sum(len(t) for t in utterances) / 14 * 0.6
