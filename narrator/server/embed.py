@@ -57,6 +57,7 @@ def embed_page(id: str, *, title: str, language: str, static_prefix: str = "/sta
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="referrer" content="no-referrer">
+<link rel="icon" href="data:,">
 <title>{html.escape(title or "")}</title>
 <link rel="stylesheet" href="{_attr(static_prefix)}player.css">
 </head>

@@ -123,16 +123,19 @@
       panel.appendChild(el("h3", "nr-h", null, T.chapters));
       panel.appendChild(chapList);
     }
-    var tr = el("div", "nr-transcript", { role: "group", "aria-label": T.transcript });
+    var tr = el("div", "nr-transcript", { role: "group", "aria-label": T.transcript }), para = null;
     var cueEls = m.cues.map(function (c, i) {
-      var s = el("span", "nr-cue", { role: "button", tabindex: i ? "-1" : "0" }, c.text);
+      var k = find(m.chapters, c.start), heading = k >= 0 && m.chapters[k].title === c.text;
+      if (!para || heading) { para = el("p", "nr-para"); tr.appendChild(para); }
+      var s = el("span", heading ? "nr-cue nr-cue-h" : "nr-cue", { role: "button", tabindex: i ? "-1" : "0" }, c.text);
       s.addEventListener("click", function () { seek(c.start, true); });
       s.addEventListener("keydown", function (e) {
         var j = { ArrowDown: i + 1, ArrowRight: i + 1, ArrowUp: i - 1, ArrowLeft: i - 1, Home: 0, End: cueEls.length - 1 }[e.key];
         if (e.key === "Enter" || e.key === " ") { e.preventDefault(); seek(c.start, true); }
         else if (j !== undefined && cueEls[j]) { e.preventDefault(); rove(j); cueEls[j].focus(); }
       });
-      tr.appendChild(s); tr.appendChild(document.createTextNode(" "));
+      para.appendChild(s); para.appendChild(document.createTextNode(" "));
+      if (heading) para = null;
       return s;
     });
     if (m.cues.length) {
@@ -180,8 +183,8 @@
         if (cueEls[i]) {
           cueEls[i].classList.add("nr-current"); cueEls[i].setAttribute("aria-current", "true");
           if (!tr.contains(document.activeElement)) rove(i);
-          var top = cueEls[i].offsetTop - tr.offsetTop;
-          if (top < tr.scrollTop || top > tr.scrollTop + tr.clientHeight - 30) tr.scrollTop = top - 20;
+          var top = cueEls[i].offsetTop;  // .nr-transcript is the offsetParent
+          if (top < tr.scrollTop || top > tr.scrollTop + tr.clientHeight - 30) tr.scrollTop = top - tr.clientHeight / 3;
         }
       }
       var c = find(m.chapters, t);
@@ -200,6 +203,7 @@
       var playing = !audio.paused;
       play.textContent = playing ? "\u275a\u275a" : "\u25b6";
       play.setAttribute("aria-label", playing ? T.pause : T.play);
+      listen.firstChild.textContent = playing ? "\u275a\u275a" : "\u25b6";
       box.classList.toggle("nr-playing", playing);
       if ("mediaSession" in navigator) navigator.mediaSession.playbackState = playing ? "playing" : "paused";
     }
@@ -243,7 +247,7 @@
     audio.addEventListener("loadedmetadata", function () {
       audio.playbackRate = +speed.value;
       var p = parseFloat(store(posKey) || "0");
-      if (p > 3 && p < length() - 3) audio.currentTime = p;
+      if (p >= 2 && p < length() - 2) audio.currentTime = p;
       ticks(); update();
     });
     if (total) ticks();
