@@ -84,3 +84,42 @@ def test_narrate_with_gtts_through_30_percent_failures(tmp_path):
     # The text says how much audio to expect: espeak-ng (the stand-in's voice) speaks ~14
     # characters a second, so a truncated narration would be far shorter.
     assert duration > sum(len(t) for t in utterances) / 14 * 0.6
+
+
+def test_a_failing_endpoint_is_a_clear_error_and_nothing_is_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    # The probe and the first utterances pass, then every request fails: the engine gives up
+    # in the middle of the article.
+    with GttsStandin(plan=["ok"] * 6, fail_rate=1.0, failures=("500", "empty"),
+                     speak=False) as server:
+        options = pipeline.NarrateOptions(
+            engine="gtts", workers=2,
+            engine_options={"url": server.url, "retries": 2, "backoff": 0.01, "rate": 50})
+        try:
+            pipeline.narrate(SAMPLE.read_bytes(), out_dir / "mel.mp3", options=options)
+        except Exception as exc:  # noqa: BLE001 - the type is what this test checks
+            error = exc
+        else:
+            raise AssertionError("narrate succeeded against a failing endpoint")
+    from narrator.errors import EngineError
+
+    assert isinstance(error, EngineError)
+    message = str(error)
+    assert "after 3 tries" in message and "\n" not in message
+    assert list(out_dir.iterdir()) == []                 # no MP3, no sidecar, no temp file
+
+
+def test_cli_reports_an_endpoint_that_refuses(tmp_path):
+    with GttsStandin(speak=False) as server:
+        env = {**os.environ, "NARRATOR_GTTS_URL": server.url + "/wrong/batchexecute",
+               "NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
+        done = subprocess.run([sys.executable, "-m", "narrator", "narrate", str(SAMPLE), "-o",
+                               str(tmp_path / "x.mp3"), "--engine", "gtts"], env=env,
+                              capture_output=True, text=True, timeout=120)
+    assert done.returncode != 0
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("narrator: error:"), done.stderr
+    assert "gtts" in lines[0] and "HTTP 404" in lines[0]
+    assert not (tmp_path / "x.mp3").exists()
