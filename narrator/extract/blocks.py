@@ -220,13 +220,22 @@ def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: di
         elif tag == "graphic":
             pass
         elif tag in ("div", "body", "main", "section"):
-            for c in el:
-                visit(c)
+            children(el)
         else:
             text = squash(_xml_text(el))
             if text:
                 out.append(RawBlock("p", text, origin="p"))
 
-    for child in body:
-        visit(child)
+    def children(el):
+        loose(el.text)
+        for child in el:
+            visit(child)
+            loose(child.tail)  # trafilatura leaves some paragraphs as tail text
+
+    def loose(text):
+        text = squash(text)
+        if text:
+            out.append(RawBlock("p", text, origin="p"))
+
+    children(body)
     return out

@@ -3,10 +3,11 @@ their attribution, drop selectors from the rules. Every removal is logged for --
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from lxml import etree
 
-from .rules import RuleSet, compile_selector, union_xpath
+from .rules import Rule, RuleSet, compile_selector, union_xpath
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
              "button", "input", "select", "textarea", "option", "label", "dialog")
@@ -158,26 +159,29 @@ def protected(tree, rs: RuleSet) -> set:
 
 
 def drop_selected(tree, rs: RuleSet, log: Log) -> None:
-    xp = union_xpath(tuple(r.value for r in rs.drop))
-    if xp is None:
+    if not rs.drop:
         return
-    hits = xp(tree)
+    hits = multi_selector(tuple((r.value, r.source) for r in rs.drop)).hits(tree)
     if not hits:
         return
     keep = protected(tree, rs)
-    which = None
-    if log.enabled:  # name the rule that matched each element (slower, only for --explain)
-        which = {}
-        for rule in rs.drop:
-            for el in compile_selector(rule.value)(tree):
-                which.setdefault(el, rule.source)
-    for el in hits:
+    # a selector that catches the article's own container (a "read-more-enabled" wrapper, a
+    # body class) must not take the article with it: spare what holds much of the page's text
+    total = sum(len(p.text_content()) for p in tree.iter("p"))
+    gone: set = set()
+    for el, source in hits:
         if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None:
             continue
+        if gone and any(a in gone for a in el.iterancestors()):
+            continue  # already left with an ancestor
         if el.get(QUOTE_ATTR) and el.tag == "blockquote" and not _is_embed(el):
             continue
-        if which is not None:
-            log.element(el, which.get(el, "drop selector"))
+        if total > 500 and el.tag not in ("nav", "form", "footer", "aside"):
+            inside = sum(len(p.text_content()) for p in el.iter("p"))
+            if inside > 0.4 * total and inside > 500:
+                continue
+        log.element(el, source)
+        gone.add(el)
         remove(el)
 
 
@@ -189,3 +193,9 @@ def clean_tree(tree, rs: RuleSet, log: Log) -> None:
     strip_junk(tree, rs, log)
     mark_quotes(tree, rs, log)
     drop_selected(tree, rs, log)
+
+
+@lru_cache(maxsize=32)
+def multi_selector(rules: tuple[tuple[str, str], ...]):
+    from .select import MultiSelector
+    return MultiSelector([Rule(v, s) for v, s in rules])

@@ -159,6 +159,8 @@ def decode_html(raw: bytes, *, content_type: str | None = None,
 
 def repair_mojibake(text: str, source: str = "") -> tuple[str, str]:
     """Fix UTF-8 read as cp1252/latin-1 ("Ã©tÃ©" -> "été"), or refuse the page."""
+    if "\u00c3" not in text and "\u00e2\u20ac" not in text and "\u00c2" not in text:
+        return text, source  # the cheap test first: most pages have none of these
     found = len(MOJIBAKE.findall(text))
     if found < 2:
         return text, source

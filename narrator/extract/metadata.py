@@ -94,13 +94,20 @@ def heading_title(tree, hint: str = "") -> str:
 
 
 def extract_metadata(tree, url: str | None = None) -> Metadata:
+    metas: dict[str, str] = {}
+    for m in tree.iter("meta"):
+        content = clean(m.get("content"))
+        if not content:
+            continue
+        for attr in ("property", "name", "itemprop", "http-equiv"):
+            key = (m.get(attr) or "").strip().lower()
+            if key:
+                metas.setdefault(key, content)
+
     def meta(*names: str) -> str | None:
         for name in names:
-            for attr in ("property", "name", "itemprop"):
-                values = tree.xpath(f"//meta[@{attr}=$n]/@content", n=name)
-                for v in values:
-                    if clean(v):
-                        return clean(v)
+            if name.lower() in metas:
+                return metas[name.lower()]
         return None
 
     ld = _json_ld(tree)
@@ -148,9 +155,6 @@ def extract_metadata(tree, url: str | None = None) -> Metadata:
         lang = language_tag(value)
         if lang:
             break
-    if not lang:
-        equiv = tree.xpath("//meta[translate(@http-equiv,'CONTENTLAGU','contentlagu')='content-language']/@content")
-        lang = language_tag(equiv[0]) if equiv else None
 
     canonical = (tree.xpath("//link[@rel='canonical']/@href") or [None])[0] or meta("og:url") or _url(ld.get("mainEntityOfPage")) or url
     image = meta("og:image", "og:image:url", "twitter:image") or _url(ld.get("image"))

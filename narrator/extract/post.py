@@ -100,7 +100,8 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
     unique = []
     for b in blocks:
         k = b.kind + ":" + (_key(b.text) if b.kind != "list" else _key(" ".join(b.items)))
-        if b.kind != "table" and b.kind != "h" and k in seen and len(k) > 2:
+        # only long blocks: short repeated lines (interview questions) are often the article's
+        if b.kind in ("p", "quote", "list") and k in seen and len(k.split()) >= 30:
             log.add(b.text or " / ".join(b.items), "heuristic: repeated block")
             continue
         seen.add(k)
@@ -129,6 +130,8 @@ def to_sections(blocks: list[RawBlock], log: Log) -> tuple[Section, ...]:
             sections[-1][2].append(Paragraph(b.text))
         elif b.kind == "quote":
             q = b.text.strip()
+            if len(q) > 2 and q[0] in _QUOTE_MARKS and q[-1] in _QUOTE_MARKS + ".":
+                q = q.strip(_QUOTE_MARKS + " ")  # the language's template adds its own marks
             sections[-1][2].append(Quote(q, b.attribution or None))
         elif b.kind == "list":
             sections[-1][2].append(ListBlock(tuple(b.items), b.ordered))

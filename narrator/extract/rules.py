@@ -123,17 +123,38 @@ def compile_selector(selector: str) -> CSSSelector:
 
 @lru_cache(maxsize=64)
 def union_xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
-    """One compiled XPath for many selectors: one pass over the tree instead of many."""
+    """One compiled XPath for many selectors. Simple selectors (no combinator) become one
+    predicate, so the tree is walked once instead of once per selector."""
     if not selectors:
         return None
-    return etree.XPath(" | ".join(compile_selector(s).path for s in selectors))
+    from cssselect import HTMLTranslator, parse
+
+    tr = HTMLTranslator()
+    simple, complex_ = [], []
+    for css in selectors:
+        compile_selector(css)  # validates, with a clear error
+        for sel in parse(css):
+            expr = tr.xpath(sel.parsed_tree)
+            if expr.path or sel.pseudo_element:
+                complex_.append(compile_selector(css).path)
+                continue
+            conds = [f"self::{expr.element}"] if expr.element != "*" else []
+            if expr.condition:
+                conds.append(f"({expr.condition})")
+            simple.append(" and ".join(conds) or "true()")
+    parts = []
+    if simple:
+        parts.append("descendant-or-self::*[" + " or ".join(f"({c})" for c in simple) + "]")
+    parts.extend(dict.fromkeys(complex_))
+    return etree.XPath(" | ".join(parts))
 
 
 def matches(file: _File, tree, raw_head: str) -> bool:
     detect = file.data.get("detect")
     if not detect:
         return file.name == "generic"
-    generator = " ".join(tree.xpath("//meta[translate(@name,'GENERATOR','generator')='generator']/@content")).lower()
+    generator = " ".join(m.get("content") or "" for m in tree.iter("meta")
+                         if (m.get("name") or "").lower() == "generator").lower()
     if any(g.lower() in generator for g in detect.get("generator", [])):
         return True
     if any(s in raw_head for s in detect.get("contains", [])):
