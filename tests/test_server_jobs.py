@@ -1,0 +1,151 @@
+"""Jobs of the server: one narration per content, input checks, failures, and restarts that
+lose nothing (a real `narrator serve` killed with SIGKILL and started again)."""
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+
+from narrator.server import create_app
+from narrator.server.app import pipeline_runner
+from narrator.server.jobs import JobStore
+from server_support import TOKEN, ServeProcess, ThreadServer, article_html, wait_done
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+PAGE = article_html("Twenty readers, one narration", [
+    (None, ["The same page arrives twenty times at once.", "It is spoken only once."]),
+    ("Why it matters", ["Synthesis costs time and money."])])
+
+
+@pytest.fixture
+def cache_env(tmp_path, monkeypatch):
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    return {"NARRATOR_CACHE_DIR": str(tmp_path / "cache")}
+
+
+@pytest.fixture
+def counted(tmp_path, cache_env):
+    """A server whose runner is the real pipeline, counting how often it is called."""
+    calls: list[str] = []
+    real = pipeline_runner(1)
+
+    def runner(store, job):
+        calls.append(job.id)
+        return real(store, job)
+
+    app = create_app(tmp_path / "data", TOKEN, "espeak", workers=2, runner=runner)
+    with ThreadServer(app) as srv:
+        srv.calls = calls
+        srv.client = httpx.Client(base_url=srv.url, timeout=60)
+        yield srv
+        srv.client.close()
+
+
+def test_same_content_posted_concurrently_is_narrated_once(counted):
+    ids, statuses = [], []
+
+    def post():
+        with httpx.Client(base_url=counted.url, timeout=60) as c:
+            r = c.post("/v1/narrations", json={"html": PAGE}, headers=AUTH)
+            statuses.append(r.status_code)
+            ids.append(r.json()["id"])
+
+    threads = [threading.Thread(target=post) for _ in range(20)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(ids) == 20 and len(set(ids)) == 1
+    assert set(statuses) <= {200, 202}
+    state = wait_done(counted.client, ids[0])
+    assert state["status"] == "done", state
+    assert state["attempts"] == 1 and counted.calls == [ids[0]]
+    assert state["progress"] == 1.0
+    assert state["utterances"]["done"] == state["utterances"]["total"] > 0
+    again = counted.client.post("/v1/narrations", json={"html": PAGE}, headers=AUTH)
+    assert again.status_code == 200 and again.json()["status"] == "done"
+    assert counted.calls == [ids[0]]
+    # other options are another narration
+    other = counted.client.post("/v1/narrations", json={"html": PAGE, "bitrate_kbps": 32},
+                                headers=AUTH)
+    assert other.json()["id"] != ids[0]
+
+
+@pytest.mark.parametrize("body, status", [
+    ({}, 400), ({"html": 5}, 400), ({"html": "   "}, 400), ({"url": 7}, 400),
+    ({"html": "<p>x</p>", "bitrate_kbps": 9999}, 400), ({"html": "<p>x</p>", "voice": 3}, 400),
+    ({"html": "<p>x</p>", "bitrate_kbps": True}, 400), ([1, 2], 400)])
+def test_bad_requests_are_refused_with_a_message(counted, body, status):
+    r = counted.client.post("/v1/narrations", json=body, headers=AUTH)
+    assert r.status_code == status and r.json()["error"]
+    assert counted.calls == []
+
+
+def test_not_json_and_too_large(counted):
+    r = counted.client.post("/v1/narrations", content=b"{not json", headers=AUTH)
+    assert r.status_code == 400
+    r = counted.client.post("/v1/narrations", content=b"x" * (7 * 1024 * 1024), headers=AUTH)
+    assert r.status_code == 413
+
+
+def test_a_page_without_an_article_fails_with_a_reason_and_can_be_retried(counted):
+    empty = "<html><body><nav>Home</nav></body></html>"
+    id = counted.client.post("/v1/narrations", json={"html": empty}, headers=AUTH).json()["id"]
+    state = wait_done(counted.client, id)
+    assert state["status"] == "failed" and state["error"]
+    assert "internal error" not in state["error"]
+    assert counted.client.get(f"/v1/narrations/{id}/audio.mp3").status_code == 404
+    assert counted.client.get(f"/embed/{id}").status_code == 503
+    retry = counted.client.post("/v1/narrations", json={"html": empty}, headers=AUTH).json()
+    assert retry["id"] == id and retry["status"] in ("queued", "running", "failed")
+    assert wait_done(counted.client, id)["attempts"] == 2
+
+
+def test_restart_loses_no_job(tmp_path, cache_env):
+    data = tmp_path / "data"
+    pages = [article_html(f"Restart story {i}", [(None, [f"Story number {i} is short."])])
+             for i in range(3)]
+    srv = ServeProcess(data, "--workers", "1", env=cache_env).wait_ready()
+    with httpx.Client(base_url=srv.url, timeout=30) as c:
+        ids = [c.post("/v1/narrations", json={"html": p}, headers=AUTH).json()["id"]
+               for p in pages]
+    srv.stop(kill=True)  # SIGKILL: no chance to tidy up
+    with sqlite3.connect(data / "jobs.sqlite3") as db:
+        left = dict(db.execute("SELECT id, status FROM jobs").fetchall())
+    assert set(left) == set(ids)
+    # a job caught mid-run by the crash, whatever the timing above was
+    store = JobStore(data)
+    with store._lock:
+        store._db.execute("UPDATE jobs SET status='running' WHERE id=?", (ids[0],))
+    store.close()
+
+    srv = ServeProcess(data, "--workers", "1", env=cache_env).wait_ready()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            for id in ids:
+                state = wait_done(c, id)
+                assert state["status"] == "done", state
+                audio = c.get(f"/v1/narrations/{id}/audio.mp3")
+                assert audio.status_code == 200 and len(audio.content) > 1000
+    finally:
+        srv.stop()
+
+
+def test_serve_refuses_unknown_engine_without_traceback(tmp_path):
+    import subprocess
+    import sys
+    r = subprocess.run([sys.executable, "-m", "narrator", "serve", "--data", str(tmp_path),
+                        "--engine", "nope", "--no-auth"], capture_output=True, text=True,
+                       timeout=60)
+    assert r.returncode != 0 and "nope" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_no_auth_accepts_writes(tmp_path, cache_env):
+    app = create_app(tmp_path / "d", None, "espeak", runner=lambda store, job: ("t", "en", 1.0))
+    with ThreadServer(app) as srv:
+        r = httpx.post(srv.url + "/v1/narrations", json={"html": PAGE})
+        assert r.status_code == 202
