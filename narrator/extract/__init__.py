@@ -148,7 +148,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     if options:
         rs.options.update(options)
     lang = meta.language or "en"
-    clean_tree(tree, rs, log)
+    standfirst = clean_tree(tree, rs, log)
     engine_choice = rs.options.get("engine", "auto")
     root, source = (None, None)
     if engine_choice in ("auto", "rules"):
@@ -160,6 +160,9 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         engine = f"content root from rule {source}"
         raw = walk_dom(root, rs.options, log, note)
         dom_path = True
+        if standfirst is not None and not any(a is root for a in standfirst.iterancestors()) \
+                and standfirst is not root:
+            raw.insert(0, RawBlock("p", text_of(standfirst), origin="standfirst"))
     else:
         engine = "trafilatura (no content rule matched)"
         raw = _trafilatura(tree, url, rs, log, note)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, STANDFIRST_ATTR, Log, text_of
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
 BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
@@ -82,6 +82,11 @@ class Walker:
             text = text_of(el)
             if text:
                 self.out.append(RawBlock("quote", text, attribution=el.get(ATTRIBUTION_ATTR)))
+            return
+        if el.get(STANDFIRST_ATTR):
+            text = text_of(el)
+            if text:
+                self.out.append(RawBlock("p", text, origin="standfirst"))
             return
         if tag in HEADINGS:
             self.out.append(RawBlock("h", text_of(el), level=HEADINGS[tag]))

@@ -18,6 +18,7 @@ EMBED_XPATH = etree.XPath(
     "or contains(@class,'imgur-embed') or contains(@class,'bluesky-embed') or contains(@class,'mastodon-embed') "
     "or contains(@class,'wp-embedded-content')]")
 QUOTE_ATTR = "data-narrator-quote"
+STANDFIRST_ATTR = "data-narrator-standfirst"
 ATTRIBUTION_ATTR = "data-narrator-attribution"
 PROTECT_TAGS = {"html", "body", "main"}
 _SPACE = re.compile(r"\s+")
@@ -99,9 +100,12 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
     found = xp(tree)
     if not found:
         return
-    found_set = set(found)
     attr_xp = union_xpath(tuple(r.value for r in rs.attribution_selectors))
+    attributions = set(attr_xp(tree)) if attr_xp is not None else set()
     dashes = rs.attribution_dashes
+    # an attribution line ("c-pullquote__citation") is not itself a quote
+    found = [q for q in found if q not in attributions and not _starts_with_dash(text_of(q), dashes)]
+    found_set = set(found)
     for q in found:
         # the innermost match is the quote; a wrapper around it only holds the attribution
         if any(d in found_set for d in q.iterdescendants()):
@@ -133,7 +137,7 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
             nxt = holder.getnext()
             if attribution is None and nxt is not None and not (holder.tail or "").strip():
                 text = text_of(nxt)
-                if _starts_with_dash(text, dashes) and _attribution_ok(text):
+                if (_starts_with_dash(text, dashes) or nxt in attributions) and _attribution_ok(text):
                     attribution = strip_dash(text)
                     remove(nxt)
         q.set(QUOTE_ATTR, "1")
@@ -142,12 +146,10 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
 
 
 def protected(tree, rs: RuleSet) -> set:
-    """Elements no drop rule may remove: the page's spine, ancestors of the h1 and of content
-    roots, and everything under a keep selector."""
+    """Elements no drop rule may remove: the page's spine, ancestors of the h1, and everything
+    under a keep selector. (Content containers are spared by drop_selected's text-share test.)"""
     keep: set = set()
     anchors = list(tree.iter("h1"))
-    for rule in rs.content:
-        anchors.extend(compile_selector(rule.value)(tree))
     for a in anchors:
         keep.update(a.iterancestors())
     for rule in rs.keep:
@@ -158,13 +160,17 @@ def protected(tree, rs: RuleSet) -> set:
     return keep
 
 
-def drop_selected(tree, rs: RuleSet, log: Log) -> None:
+def drop_selected(tree, rs: RuleSet, log: Log, spare=None) -> None:
     if not rs.drop:
         return
     hits = multi_selector(tuple((r.value, r.source) for r in rs.drop)).hits(tree)
     if not hits:
         return
     keep = protected(tree, rs)
+    if spare is not None:
+        keep.add(spare)
+        keep.update(spare.iterancestors())
+        keep.update(spare.iterdescendants())
     # a selector that catches the article's own container (a "read-more-enabled" wrapper, a
     # body class) must not take the article with it: spare what holds much of the page's text
     total = sum(len(p.text_content()) for p in tree.iter("p"))
@@ -189,10 +195,33 @@ def _is_embed(el) -> bool:
     return any(k in (el.get("class") or "") for k in ("twitter", "instagram", "tiktok"))
 
 
-def clean_tree(tree, rs: RuleSet, log: Log) -> None:
+def mark_standfirst(tree, rs: RuleSet):
+    """The standfirst (chapô, dek, excerpt, subheadline): spoken after the title as a paragraph,
+    never as a section heading."""
+    xp = union_xpath(tuple(r.value for r in rs.standfirst))
+    if xp is None:
+        return None
+    for el in xp(tree):
+        text = text_of(el)
+        if 30 <= len(text) <= 1200 and not el.get(QUOTE_ATTR):
+            el.set(STANDFIRST_ATTR, "1")
+            return el
+    return None
+
+
+def clean_tree(tree, rs: RuleSet, log: Log):
     strip_junk(tree, rs, log)
     mark_quotes(tree, rs, log)
-    drop_selected(tree, rs, log)
+    standfirst = mark_standfirst(tree, rs)
+    drop_selected(tree, rs, log, spare=standfirst)
+    return standfirst if standfirst is not None and _attached(standfirst, tree) else None
+
+
+def _attached(el, tree) -> bool:
+    for a in el.iterancestors():
+        if a is tree:
+            return True
+    return False
 
 
 @lru_cache(maxsize=32)

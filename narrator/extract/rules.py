@@ -59,6 +59,7 @@ class RuleSet:
     drop: list[Rule] = field(default_factory=list)
     phrases: dict[str, str] = field(default_factory=dict)      # normalised phrase -> source
     patterns: list[tuple[re.Pattern, str]] = field(default_factory=list)
+    standfirst: list[Rule] = field(default_factory=list)
     quote_selectors: list[Rule] = field(default_factory=list)
     attribution_selectors: list[Rule] = field(default_factory=list)
     attribution_dashes: list[str] = field(default_factory=list)
@@ -187,6 +188,9 @@ def _merge(rs: RuleSet, name: str, data: dict) -> None:
             rs.patterns.append((re.compile(pattern, re.I), src(f"pattern {pattern!r}")))
         except re.error as exc:
             raise RulesError(f"bad pattern {pattern!r} in rules {name}: {exc}") from None
+    for sel in data.get("standfirst", {}).get("selectors", []):
+        compile_selector(sel)
+        rs.standfirst.append(Rule(sel, src(f"standfirst {sel}")))
     quotes = data.get("quotes", {})
     for sel in quotes.get("selectors", []):
         compile_selector(sel)
