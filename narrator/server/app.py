@@ -9,6 +9,7 @@
 """
 from __future__ import annotations
 
+import gzip
 import hashlib
 import hmac
 import json
@@ -125,6 +126,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     js, css = embed.player_js().encode(), embed.player_css().encode()
     static = {"player.js": (js, "text/javascript; charset=utf-8"),
               "player.css": (css, "text/css; charset=utf-8")}
+    static_gz = {k: gzip.compress(v[0], 9, mtime=0) for k, v in static.items()}
     static_etags = {k: '"%s"' % hashlib.sha256(v[0]).hexdigest()[:16] for k, v in static.items()}
 
     @asynccontextmanager
@@ -260,9 +262,13 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         if name not in static:
             raise HTTPException(404, "no such file")
         body, media_type = static[name]
-        headers = {"ETag": static_etags[name], "Cache-Control": STATIC_CACHE}
+        headers = {"ETag": static_etags[name], "Cache-Control": STATIC_CACHE,
+                   "Vary": "Accept-Encoding"}
         if request.headers.get("if-none-match") == static_etags[name]:
             return Response(status_code=304, headers=headers)
+        if "gzip" in request.headers.get("accept-encoding", ""):
+            body = static_gz[name]
+            headers["Content-Encoding"] = "gzip"
         return Response(body, media_type=media_type, headers=headers)
 
     @app.get("/healthz")
