@@ -36,7 +36,7 @@ class _Host:
     def __init__(self, concurrency: int):
         self.slots = threading.BoundedSemaphore(concurrency)
         self.lock = threading.Lock()
-        self.next_time = 0.0
+        self.last_start = float("-inf")
         self.delay: float | None = None  # resolved once robots.txt is read
         self.robots: RobotFileParser | None = None
         self.robots_ready = threading.Event()
@@ -102,8 +102,9 @@ class Fetcher:
     def _wait_turn(self, host: _Host) -> None:
         with host.lock:
             now = time.monotonic()
-            start = max(now, host.next_time)
-            host.next_time = start + (host.delay if host.delay is not None else self.delay)
+            delay = host.delay if host.delay is not None else self.delay
+            start = max(now, host.last_start + delay)
+            host.last_start = start
         if start > now:
             time.sleep(start - now)
 

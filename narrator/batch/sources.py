@@ -154,6 +154,8 @@ def _warc_records(path: Path, read: bool) -> Iterator[tuple[str, str, bytes | No
     try:
         with open(path, "rb") as fh:
             for record in ArchiveIterator(fh):
+                if record.rec_type is None:
+                    raise InputError(f"{path}: not a readable WARC file (record without type)")
                 if record.rec_type != "response" or record.http_headers is None:
                     continue
                 status = record.http_headers.get_statuscode()
@@ -165,6 +167,9 @@ def _warc_records(path: Path, read: bool) -> Iterator[tuple[str, str, bytes | No
                     continue
                 seen.add(uri)
                 body = record.content_stream().read(MAX_FILE_BYTES + 1) if read else None
+                if read and getattr(record.raw_stream, "limit", 0) and len(body) <= MAX_FILE_BYTES:
+                    raise InputError(f"{path}: not a readable WARC file (record for {uri} is "
+                                     f"truncated)")
                 yield uri, kind, body
     except InputError:
         raise

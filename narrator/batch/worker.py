@@ -35,12 +35,13 @@ def narrate_job(job: dict) -> dict:
         staging.mkdir(parents=True, exist_ok=True)
         article = extract(job["html"], url=job.get("url"), content_type=job.get("content_type"),
                           options=options)
+        extracted = time.perf_counter()
         narration = narrate_article(article, staging / f"{slug}.mp3", options=options)
         staged = [staging / f"{slug}{suffix}" for suffix in OUTPUT_SUFFIXES]
         missing = [p.name for p in staged if not p.is_file()]
         if missing:
             raise RuntimeError(f"narration did not write {', '.join(missing)}")
-        stages = dict(narration.stage_seconds)
+        stages = dict(narration.stage_seconds, extract=extracted - started)
         mp3_bytes = staged[0].stat().st_size
         publish(staged, outdir)
         meta = article.meta

@@ -1,0 +1,288 @@
+"""Batch sources: folders, WARC files, sitemaps and feeds (local and over HTTP from a server
+on 127.0.0.1), URL lists, and the polite fetcher (robots.txt, delay, per-host concurrency,
+User-Agent, timeouts, size caps)."""
+from __future__ import annotations
+
+import gzip
+import io
+import json
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from narrator.batch.fetch import Fetcher, FetchError
+from narrator.batch.sources import article_id, canonical_url, open_source
+from narrator.errors import InputError
+from test_batch_archive import derive_page, sample_pages
+
+
+def page(n: int) -> bytes:
+    samples = sample_pages()
+    return derive_page(samples[n % len(samples)], n)
+
+
+class Site:
+    """A small web site: pages, robots.txt, sitemap, feeds; it records every request."""
+
+    def __init__(self, robots: str = "User-agent: *\nDisallow: /private/\n"):
+        self.files: dict[str, tuple[bytes, str]] = {"/robots.txt": (robots.encode(),
+                                                                    "text/plain")}
+        self.log: list[tuple[float, str, str]] = []
+        self.active = self.max_active = 0
+        self.lock = threading.Lock()
+        site = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                with site.lock:
+                    site.log.append((time.monotonic(), self.path,
+                                     self.headers.get("User-Agent", "")))
+                    site.active += 1
+                    site.max_active = max(site.max_active, site.active)
+                try:
+                    if self.path == "/slow":
+                        time.sleep(1.5)
+                    body, kind = site.files.get(self.path, (None, None))
+                    if body is None:
+                        self.send_error(404)
+                        return
+                    encoding = None
+                    if self.path.endswith(".gz.html") and "gzip" in self.headers.get(
+                            "Accept-Encoding", ""):
+                        body, encoding = gzip.compress(body), "gzip"
+                    time.sleep(0.05)  # long enough for overlapping requests to show
+                    self.send_response(200)
+                    self.send_header("Content-Type", kind)
+                    self.send_header("Content-Length", str(len(body)))
+                    if encoding:
+                        self.send_header("Content-Encoding", encoding)
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    with site.lock:
+                        site.active -= 1
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def add(self, path: str, body: bytes, kind: str = "text/html; charset=utf-8") -> str:
+        self.files[path] = (body, kind)
+        return self.url + path
+
+    def paths(self) -> list[str]:
+        return [p for _, p, _ in self.log]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def site():
+    s = Site()
+    yield s
+    s.close()
+
+
+def sitemap(urls: list[str]) -> bytes:
+    locs = "".join(f"<url><loc>{u}</loc><lastmod>2025-01-01</lastmod></url>" for u in urls)
+    return (f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
+            f'"http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>').encode()
+
+
+# ----------------------------------------------------------------------------- over HTTP
+
+
+def test_sitemap_by_url_is_fetched_politely_and_narrated(site, tmp_path):
+    urls = [site.add(f"/articles/{n}.html", page(n)) for n in range(3)]
+    urls.append(site.url + "/private/secret.html")
+    site.add("/private/secret.html", page(9))
+    urls.append(site.url + "/articles/missing.html")
+    site.add("/sitemap.xml", sitemap(urls), "application/xml")
+    outdir = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
+                             "batch", site.url + "/sitemap.xml", "-o", str(outdir), "--json",
+                             "--workers", "2", "--delay", "0.2", "--per-host", "1"],
+                            capture_output=True, text=True, timeout=300)
+    report = json.loads(result.stdout)
+    assert result.returncode == 1, result.stderr  # two pages could not be had
+    assert report["narrated"] == 3, report
+    errors = {f["id"]: f["error"] for f in report["failed"]}
+    assert "robots.txt disallows" in errors[site.url + "/private/secret.html"]
+    assert "HTTP 404" in errors[site.url + "/articles/missing.html"]
+    assert "/private/secret.html" not in site.paths()  # robots.txt honoured
+    assert site.paths()[0] == "/robots.txt"
+    assert all(ua.startswith("narrator-batch/") for _, _, ua in site.log)
+    assert site.max_active == 1
+    starts = sorted(t for t, _, _ in site.log)
+    # the server sees each request a little after the client starts it: allow some jitter
+    assert min(b - a for a, b in zip(starts, starts[1:])) >= 0.1, starts
+    assert starts[-1] - starts[0] >= 0.2 * (len(starts) - 1) - 0.05, starts
+    # ids are the pages' canonical URLs, not where they were fetched from
+    ids = {f"{n}": canonical_url(page(n)) for n in range(3)}
+    from test_batch import rows
+    catalog = rows(outdir)
+    assert {r["id"] for r in catalog.values() if r["status"] == "done"} == set(ids.values())
+    assert {r["key"] for r in catalog.values() if r["status"] == "done"} == set(urls[:3])
+
+
+def test_fetcher_per_host_concurrency_two_and_crawl_delay(tmp_path):
+    site = Site(robots="User-agent: *\nCrawl-delay: 1\n")
+    try:
+        for n in range(4):
+            site.add(f"/p{n}.html", b"<html>x</html>")
+        fetcher = Fetcher(delay=0.0, per_host=2, timeout=5)
+        started = time.monotonic()
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(fetcher.fetch, [f"{site.url}/p{n}.html" for n in range(2)]))
+        # robots.txt, then two pages: each start at least Crawl-delay (1 s) after the last
+        assert time.monotonic() - started >= 1.9
+        assert site.paths()[0] == "/robots.txt" and len(site.log) == 3
+    finally:
+        site.close()
+
+    site = Site(robots="")
+    try:
+        for n in range(8):
+            site.add(f"/p{n}.html", b"<html>x</html>")
+        fetcher = Fetcher(delay=0.0, per_host=2, timeout=5)
+        with ThreadPoolExecutor(6) as pool:
+            list(pool.map(fetcher.fetch, [f"{site.url}/p{n}.html" for n in range(8)]))
+        assert site.max_active == 2
+    finally:
+        site.close()
+
+
+def test_fetcher_timeout_size_cap_gzip_and_status(site):
+    site.add("/big.html", b"<html>" + b"x" * 5000 + b"</html>")
+    site.add("/page.gz.html", b"<html>" + b"y" * 3000 + b"</html>")
+    fetcher = Fetcher(delay=0.0, timeout=0.5, max_bytes=4000, retries=0)
+    with pytest.raises(FetchError, match="larger than 4000 bytes"):
+        fetcher.fetch(site.url + "/big.html")
+    assert fetcher.fetch(site.url + "/page.gz.html").body.count(b"y") == 3000
+    with pytest.raises(FetchError, match="timed out"):
+        fetcher.fetch(site.url + "/slow")
+    with pytest.raises(FetchError, match="HTTP 404"):
+        fetcher.fetch(site.url + "/nothing")
+    with pytest.raises(FetchError, match="not an http"):
+        fetcher.fetch("ftp://example.org/x")
+
+
+def test_rss_and_atom_feeds_by_url(site):
+    a = site.add("/a.html", page(0))
+    b = site.add("/b.html", page(1))
+    site.add("/rss.xml", f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
+        <item><title>A</title><link>{a}</link></item>
+        <item><title>B</title><guid>{b}</guid></item>
+        <item><title>A again</title><link>{a}</link></item></channel></rss>""".encode(),
+             "application/rss+xml")
+    site.add("/atom.xml", f"""<?xml version="1.0"?><feed xmlns="http://www.w3.org/2005/Atom">
+        <entry><link rel="enclosure" href="{site.url}/x.mp3"/><link href="/b.html"/></entry>
+        <entry><link rel="alternate" href="{a}"/></entry></feed>""".encode(),
+             "application/atom+xml")
+    fetcher = Fetcher(delay=0.0)
+    name, items, total = open_source(site.url + "/rss.xml", fetcher)
+    items = list(items)
+    assert [i.key for i in items] == [a, b] and total == 2
+    assert items[0].load().html == page(0)
+    name, items, total = open_source(site.url + "/atom.xml", fetcher)
+    assert [i.key for i in items] == [b, a]  # relative link resolved against the feed
+
+
+# ----------------------------------------------------------------------------- local files
+
+
+def test_local_sitemap_index_list_and_folder(site, tmp_path):
+    a = site.add("/a.html", page(0))
+    site.add("/child.xml", sitemap([a]), "application/xml")
+    index = tmp_path / "sitemap.xml"
+    index.write_text(f'<?xml version="1.0"?><sitemapindex xmlns="http://www.sitemaps.org/'
+                     f'schemas/sitemap/0.9"><sitemap><loc>{site.url}/child.xml</loc></sitemap>'
+                     f'</sitemapindex>')
+    name, items, total = open_source(str(index), Fetcher(delay=0.0))
+    assert [i.key for i in items] == [a] and name == str(index)
+
+    folder = tmp_path / "site"
+    (folder / "2024" / "05").mkdir(parents=True)
+    (folder / "2024" / "05" / "one.html").write_bytes(page(1))
+    (folder / "two.htm").write_bytes(page(2))
+    (folder / "notes.txt").write_text("not a page")
+    (folder / ".hidden.html").write_bytes(page(3))
+    name, items, total = open_source(str(folder), Fetcher())
+    keys = [i.key for i in items]
+    assert total == 2 and sorted(keys) == sorted(
+        [str(folder / "2024" / "05" / "one.html"), str(folder / "two.htm")])
+
+    listing = tmp_path / "list.txt"
+    listing.write_text(f"# articles\nsite/two.htm\n\n{a}\nsite/two.htm\n")
+    name, items, total = open_source(str(listing), Fetcher(delay=0.0))
+    items = list(items)
+    assert [i.key for i in items] == [str(folder / "two.htm"), a]
+    loaded = items[1].load()
+    assert article_id(loaded, a) == canonical_url(page(0))
+
+    with pytest.raises(InputError, match="source not found"):
+        open_source(str(tmp_path / "nope"), Fetcher())
+    bad = tmp_path / "bad.xml"
+    bad.write_text("<html><body>not a feed</body></html>")
+    with pytest.raises(InputError, match="not a sitemap, RSS or Atom feed"):
+        open_source(str(bad), Fetcher())
+
+
+def _warc(path: Path, records: list[tuple[str, int, str, bytes]]) -> None:
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    with open(path, "wb") as fh:
+        writer = WARCWriter(fh, gzip=path.suffix == ".gz")
+        for uri, status, kind, body in records:
+            headers = StatusAndHeaders(f"{status} OK", [("Content-Type", kind)],
+                                       protocol="HTTP/1.1")
+            writer.write_record(writer.create_warc_record(uri, "response",
+                                                          payload=io.BytesIO(body),
+                                                          http_headers=headers))
+
+
+@pytest.mark.parametrize("name", ["archive.warc.gz", "archive.warc"])
+def test_warc_source_reads_html_responses(tmp_path, name):
+    path = tmp_path / name
+    _warc(path, [("https://news.example/a", 200, "text/html; charset=utf-8", page(0)),
+                 ("https://news.example/logo.png", 200, "image/png", b"\x89PNG"),
+                 ("https://news.example/gone", 404, "text/html", b"<html>404</html>"),
+                 ("https://news.example/b", 200, "text/html", page(1)),
+                 ("https://news.example/a", 200, "text/html", page(0))])
+    source, items, total = open_source(str(path), Fetcher())
+    items = list(items)
+    assert total == 2 and [i.key for i in items] == [f"{path}#https://news.example/a",
+                                                    f"{path}#https://news.example/b"]
+    loaded = items[1].load()
+    assert loaded.html == page(1) and loaded.url == "https://news.example/b"
+    assert article_id(loaded, items[1].key) == canonical_url(page(1))
+
+    damaged = tmp_path / ("damaged-" + name)
+    damaged.write_bytes(b"WARC/1.0\r\nnonsense\r\n\r\n" + b"\x00" * 100)
+    with pytest.raises(InputError, match="not a readable WARC"):
+        list(open_source(str(damaged), Fetcher())[1])
+    truncated = tmp_path / ("truncated-" + name)  # a crawl killed while writing
+    truncated.write_bytes(path.read_bytes()[: path.stat().st_size // 3])
+    with pytest.raises(InputError, match="truncated"):
+        list(open_source(str(truncated), Fetcher())[1])
+
+
+def test_canonical_url_forms():
+    assert canonical_url(b'<head><link rel="canonical" href="https://a.example/x"></head>') \
+        == "https://a.example/x"
+    assert canonical_url(b"<head><LINK HREF='/y' REL='Canonical'></head>",
+                         "https://a.example/z") == "https://a.example/y"
+    assert canonical_url(b'<head><link rel="stylesheet" href="https://a/c.css"></head>') is None
+    assert canonical_url(b'<head></head><body><link rel="canonical" href="https://b/">') is None
