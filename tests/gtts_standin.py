@@ -6,8 +6,8 @@ answers like Google (`)]}'`, then length-prefixed JSON chunks, the `wrb.fr` / `j
 carrying the base64 MP3), with real MP3 bytes: the request's text spoken by narrator's espeak
 engine and encoded by ffmpeg (mono, 24 kHz, 32 kb/s like Google's). It records every request
 and injects failures: 429, 500, 503, "timeout" (no answer for `hang` seconds), "empty" (a 200
-whose jQ1olc result holds no audio, as Google answers for text it will not speak) and "blank"
-(a 200 with an empty body). Texts over `max_chars` get a 400, as a too-long request would.
+whose jQ1olc result holds no audio, as Google answers for text it will not speak), "blank"
+(a 200 with an empty body) and "garbage" (a 200 whose "MP3" is random bytes). Texts over `max_chars` get a 400, as a too-long request would.
 
 In tests:   with GttsStandin(fail_rate=0.3) as server: ... server.url ... server.requests
 By hand:    python tests/gtts_standin.py --port 8765 --fail-rate 0.3
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 RPC_PATH = "/_/TranslateWebserverUi/data/batchexecute"
-FAILURES = ("429", "500", "503", "timeout", "empty", "blank")
+FAILURES = ("429", "500", "503", "timeout", "empty", "blank", "garbage")
 
 
 @dataclass(frozen=True)
@@ -239,6 +239,8 @@ class GttsStandin:
                     return self._send(200, google_answer(None))
                 elif outcome == "blank":
                     return self._send(200, b"")
+                elif outcome == "garbage":
+                    return self._send(200, google_answer(random.Random(text).randbytes(2000)))
                 self._send(200, google_answer(standin._speaker.mp3(text, lang)))
 
         return Handler

@@ -62,7 +62,7 @@ def test_retries_succeed_under_30_percent_429_and_500():
     assert ok_texts == sorted(c for t in SENTENCES * 3 for c in split_text(t))
 
 
-@pytest.mark.parametrize("plan", [["timeout", "ok"], ["empty", "blank", "ok"],
+@pytest.mark.parametrize("plan", [["timeout", "ok"], ["empty", "blank", "ok"], ["garbage", "ok"],
                                   ["503", "timeout", "empty", "ok"]])
 def test_timeouts_and_answers_without_audio_are_retried(plan):
     with GttsStandin(plan=plan, hang=2.0, speak=False) as server:
@@ -189,6 +189,12 @@ def test_voices_bad_options_and_settings():
         create_engine("gtts", rate="fast")
     with pytest.raises(EngineError):
         create_engine("gtts", rate=0)
+    with pytest.raises(EngineError, match="unknown option 'rates'"):
+        create_engine("gtts", rates=3)
+    with pytest.raises(EngineError, match="bad tld"):
+        create_engine("gtts", tld="com/evil")
+    with pytest.raises(EngineError, match="http"):
+        create_engine("gtts", url="127.0.0.1:8000")
     # Transport settings do not change the sound, so they stay out of the cache key.
     assert create_engine("gtts", rate=1, retries=9).settings() == {"tld": "com", "slow": False}
     assert create_engine("gtts", slow="true").settings()["slow"] is True

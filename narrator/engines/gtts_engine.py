@@ -37,6 +37,7 @@ RPC_PATH = "_/TranslateWebserverUi/data/batchexecute"
 MAX_CHARS = 100
 SAMPLE_RATE = 24000          # what Google sends; any MP3 is decoded to it
 _RETRY_STATUS = {408, 425, 429}
+_TLD = re.compile(r"^[a-z]{2,}(\.[a-z]{2,})*$")
 
 _DEFAULTS = {"tld": "com", "slow": False, "rate": 5.0, "max_workers": 4, "retries": 8,
              "backoff": 0.5, "max_backoff": 20.0, "timeout": 10.0}
@@ -127,7 +128,10 @@ def _audio_from_answer(body: str) -> bytes:
         if "jQ1olc" in line:
             match = _AUDIO.search(line)
             if match:
-                return base64.b64decode(match.group(1).encode("ascii"))
+                try:
+                    return base64.b64decode(match.group(1).encode("ascii"), validate=True)
+                except ValueError:                   # binascii.Error, non-ASCII
+                    raise _Retryable("answer with corrupt audio") from None
     raise _Retryable("answer without audio")
 
 
@@ -139,13 +143,21 @@ class GttsEngine(Engine):
         super().__init__(**options)
         settings = dict(_DEFAULTS)
         for key, value in options.items():
+            if key not in _TYPES and key != "slow":
+                raise EngineError(f"gtts: unknown option {key!r}"
+                                  f" (known: {', '.join(sorted([*_TYPES, 'slow']))})")
             try:
                 settings[key] = _as_bool(value) if key == "slow" else _TYPES.get(key, str)(value)
             except (TypeError, ValueError):
                 raise EngineError(f"gtts: bad value {value!r} for option {key!r}") from None
-        self.tld = str(settings["tld"]).strip().lstrip(".")
+        self.tld = str(settings["tld"]).strip().lstrip(".").lower()
+        if not _TLD.match(self.tld):
+            raise EngineError(f"gtts: bad tld {self.tld!r} (like com, co.uk, fr)")
         self.slow = bool(settings["slow"])
         self.base_url = settings.get("url") or os.environ.get(ENV_URL) or None
+        if self.base_url and not self.base_url.startswith(("http://", "https://")):
+            raise EngineError(f"gtts: the endpoint URL must start with http:// or https://,"
+                              f" not {self.base_url!r}")
         self.url = endpoint_url(self.base_url, self.tld)
         self.retries = settings["retries"]
         self.backoff, self.max_backoff = settings["backoff"], settings["max_backoff"]
@@ -245,6 +257,12 @@ class GttsEngine(Engine):
 
             session = self._local.session = requests.Session()
         return session
+
+    def close(self) -> None:
+        session = getattr(self._local, "session", None)
+        if session is not None:
+            session.close()
+            self._local.session = None
 
     def _fetch(self, text: str, lang: str) -> Audio:
         """The audio of one request, retried; EngineError after the last try."""
