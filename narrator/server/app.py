@@ -217,11 +217,18 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         return JSONResponse(describe(job), status_code=202 if job.status != "done" else 200,
                             headers={"Location": f"/v1/narrations/{job.id}"})
 
+    done: dict[str, Job] = {}  # finished jobs never change: file requests skip the database
+
     def get_job(id: str) -> Job:
         job = store.get(id) if valid_id(id) else None
         if job is None:
             raise HTTPException(404, "no such narration")
+        if job.status == "done" and len(done) < 100_000:
+            done[id] = job
         return job
+
+    async def get_done_or_any(id: str) -> Job:
+        return done.get(id) or await run_in_threadpool(get_job, id)
 
     @app.get("/v1/narrations/{id}")
     async def status(id: str):
@@ -229,7 +236,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
 
     @app.api_route("/v1/narrations/{id}/{name}", methods=["GET", "HEAD"])
     async def narration_file(id: str, name: str, request: Request):
-        job = await run_in_threadpool(get_job, id)
+        job = await get_done_or_any(id)
         if name == "meta.json":
             if job.status != "done":
                 raise HTTPException(404, "the narration is not ready")
