@@ -28,7 +28,7 @@ USER_AGENT = f"narrator/{__version__} (+https://github.com/narrator-tts/narrator
 
 @dataclass(frozen=True)
 class NarrateOptions:
-    engine: str = "espeak"
+    engine: str = "auto"  # narrator.engines.auto: configured or installed Piper, gTTS, espeak-ng
     voice: str | None = None
     language: str | None = None  # overrides the page's language
     bitrate_kbps: int = 64

@@ -24,8 +24,9 @@ def narrate_command(
     output: Path = typer.Option(..., "-o", "--output", help="The MP3 to write (sidecars go "
                                 "beside it: OUT.chapters.json, OUT.chapters.vtt, "
                                 "OUT.transcript.vtt)."),
-    engine: str = typer.Option("espeak", "--engine", "-e", help="Speech engine (see "
-                               "`narrator voices`)."),
+    engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (see "
+                               "`narrator voices`); auto: the language's configured or "
+                               "installed Piper voice, else gTTS if it answers, else espeak."),
     voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine; "
                                         "default: the engine's voice for the language."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language, overriding the "

@@ -66,6 +66,10 @@ def installed_voices(folder: Path | None = None) -> list[tuple[str, Path]]:
             if model.with_name(model.name + ".json").is_file()]
 
 
+def _is_path(voice: str) -> bool:
+    return voice.endswith(".onnx") or os.sep in voice or Path(voice).expanduser().is_file()
+
+
 def _piper_missing() -> str | None:
     try:
         import piper  # noqa: F401
@@ -102,9 +106,8 @@ class PiperEngine(Engine):
 
     def model_path(self, voice: str) -> Path:
         """The .onnx file of a voice given by path or by name in the voices folder."""
-        as_path = Path(voice).expanduser()
-        if voice.endswith(".onnx") or as_path.is_file() or os.sep in voice:
-            model = as_path
+        if _is_path(voice):
+            model = Path(voice).expanduser()
         else:
             model = _voices_dir() / f"{voice}.onnx"
         if not model.is_file():
@@ -112,7 +115,7 @@ class PiperEngine(Engine):
                                f"`narrator voices install NAME` or --voice PATH.onnx)")
         if not model.with_name(model.name + ".json").is_file():
             raise UnknownVoice(f"Piper voice {voice!r} has no config file {model}.json beside it")
-        return model.resolve()
+        return model.absolute()
 
     def default_voice(self, language: str) -> str:
         for info in self.voices():
@@ -125,10 +128,9 @@ class PiperEngine(Engine):
         if voice is None:
             return self.default_voice(language)
         model = self.model_path(voice)
-        # A voice given by path is recorded (tags, cache key) by its absolute path.
-        if model.parent == _voices_dir().resolve() and voice == model.name[:-len(".onnx")]:
-            return voice
-        return str(model)
+        # A voice given by path is recorded (tags, cache key) by its absolute path, one
+        # given by name by its name.
+        return str(model) if _is_path(voice) else voice
 
     def _load(self, model: Path):
         global _LOADED_PID
