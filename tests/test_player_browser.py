@@ -132,6 +132,10 @@ def test_widget_on_a_publisher_page_plays_jumps_and_follows(served, page):
     listen.click()
     wait_time_past(page, 1.0)
     assert not audio_state(page)["paused"]
+    session = page.evaluate("""() => ({title: navigator.mediaSession.metadata.title,
+                                       state: navigator.mediaSession.playbackState})""")
+    assert session == {"title": "How Calder is cooling its hottest streets, one block at a time",
+                       "state": "playing"}
 
     # chapter 2: currentTime jumps to its start and the transcript highlights its heading
     chapters = served["chapters"]
@@ -154,6 +158,11 @@ def test_widget_on_a_publisher_page_plays_jumps_and_follows(served, page):
     t = audio_state(page)["t"]
     assert current_cue(page) == expected_cue(cues, t) != chapters[1]["title"]
     assert page.locator(".nr-cue[aria-current=true]").count() == 1
+
+    # back 15 s
+    t = audio_state(page)["t"]
+    page.locator(".nr-back").click()
+    assert audio_state(page)["t"] == pytest.approx(max(0, t - 15), abs=0.5)
 
     # click a sentence in the transcript: playback goes there
     target = cues[len(cues) // 2]

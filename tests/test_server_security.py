@@ -264,6 +264,20 @@ def test_cors_open_for_media_same_origin_for_api(server, xss_job):
     assert "access-control-allow-origin" not in r.headers
 
 
+def test_cors_api_origins_are_configurable(tmp_path):
+    app = create_app(tmp_path / "d", TOKEN, start_workers=False,
+                     cors_origins=["https://cms.example"])
+    with ThreadServer(app) as srv:
+        ok = httpx.options(srv.url + "/v1/narrations", headers={
+            "Origin": "https://cms.example", "Access-Control-Request-Method": "POST"})
+        assert ok.status_code == 204
+        assert ok.headers["access-control-allow-origin"] == "https://cms.example"
+        assert "Authorization" in ok.headers["access-control-allow-headers"]
+        other = httpx.get(srv.url + "/v1/narrations/" + "0" * 32,
+                          headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
+
+
 # ----------------------------------------------------------------------------- XSS
 
 
