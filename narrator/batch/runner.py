@@ -13,6 +13,7 @@ import fcntl
 import hashlib
 import json
 import os
+import resource
 import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -84,6 +85,7 @@ class Report:
     catalog_audio_seconds: float = 0.0
     wall_seconds: float = 0.0
     peak_rss_mb: dict = field(default_factory=dict)  # worker -> MB
+    batch_peak_rss_mb: float = 0.0  # this (the catalog-writing) process
     feed: str | None = None
     cleaned: list = field(default_factory=list)
 
@@ -144,6 +146,7 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
         catalog.close()
         lock.release()
     report.wall_seconds = round(time.perf_counter() - started, 3)
+    report.batch_peak_rss_mb = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
     return report
 
 

@@ -1,0 +1,102 @@
+"""Batch throughput and memory: prints figures, asserts nothing.
+
+    python benchmarks/batch.py [--articles 20] [--big 200] [--skip-dask]
+
+1. throughput of `narrator batch` with 1 and 2 local workers on the same archive of short
+   pages derived from samples/ (target: 2 workers >= 1.7x one worker, on an idle 2-core box);
+2. peak RSS per worker process (ru_maxrss, as reported by the workers) and of the batch
+   process for archives of ARTICLES and BIG articles: it should be flat, not grow with size;
+3. the same job on a Dask LocalCluster (2 worker processes, 1 thread each);
+4. the unchanged re-run (nothing to synthesize) as a fraction of the first run.
+
+Each run is the real CLI in a subprocess, with a fresh OUTDIR. CPU heavy: run it on a quiet
+machine, and read the load average it prints before comparing figures.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+from test_batch_archive import build_archive  # noqa: E402  (the tests' archive builder)
+
+
+def run_batch(archive: Path, outdir: Path, *extra: str) -> dict:
+    started = time.perf_counter()
+    result = subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
+                             "batch", str(archive), "-o", str(outdir), "--json", *extra],
+                            capture_output=True, text=True)
+    if not result.stdout:
+        raise SystemExit(f"batch failed: {result.stderr[-2000:]}")
+    report = json.loads(result.stdout)
+    report["process_seconds"] = time.perf_counter() - started
+    if report["failed"]:
+        print(f"  warning: {len(report['failed'])} failed: {report['failed'][:2]}")
+    return report
+
+
+def line(label: str, report: dict) -> str:
+    wall = report["wall_seconds"]
+    rss = report["peak_rss_mb"].values()
+    return (f"{label:<28} {report['narrated']:>4} narrated in {wall:7.2f} s = "
+            f"{report['narrated'] / wall:5.2f} articles/s, "
+            f"{report['audio_seconds'] / wall:6.1f} s of audio per s; "
+            f"peak RSS per worker {min(rss, default=0):.0f}-{max(rss, default=0):.0f} MB, "
+            f"batch process {report['batch_peak_rss_mb']:.0f} MB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--articles", type=int, default=20)
+    parser.add_argument("--big", type=int, default=200)
+    parser.add_argument("--skip-dask", action="store_true")
+    args = parser.parse_args()
+    print(f"cores: {len(os.sched_getaffinity(0))}, load average: "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    with tempfile.TemporaryDirectory(prefix="narrator-batch-bench-") as tmp:
+        tmp = Path(tmp)
+        small, big = tmp / "small", tmp / "big"
+        build_archive(small, args.articles)
+        build_archive(big, args.big)
+
+        one = run_batch(small, tmp / "out1", "--workers", "1")
+        print(line(f"{args.articles} articles, 1 worker", one))
+        two = run_batch(small, tmp / "out2", "--workers", "2")
+        print(line(f"{args.articles} articles, 2 workers", two))
+        print(f"speed-up with 2 workers: {one['wall_seconds'] / two['wall_seconds']:.2f}x "
+              f"(target >= 1.7x)")
+        again = run_batch(small, tmp / "out2", "--workers", "2")
+        print(f"unchanged re-run: {again['wall_seconds']:.3f} s = "
+              f"{100 * again['wall_seconds'] / two['wall_seconds']:.1f} % of the first run "
+              f"({again['process_seconds']:.2f} s with interpreter start-up)")
+
+        large = run_batch(big, tmp / "out3", "--workers", "2")
+        print(line(f"{args.big} articles, 2 workers", large))
+        print(f"peak RSS per worker, {args.articles} vs {args.big} articles: "
+              f"{max(two['peak_rss_mb'].values()):.0f} MB vs "
+              f"{max(large['peak_rss_mb'].values()):.0f} MB; batch process "
+              f"{two['batch_peak_rss_mb']:.0f} MB vs {large['batch_peak_rss_mb']:.0f} MB")
+
+        if not args.skip_dask:
+            from distributed import LocalCluster
+
+            with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                              dashboard_address=None, silence_logs=logging.ERROR) as cluster:
+                dask = run_batch(small, tmp / "out4", "--dask-scheduler",
+                                 cluster.scheduler_address)
+            print(line(f"{args.articles} articles, Dask 2x1", dask))
+            print(f"Dask vs local pool, 2 workers: "
+                  f"{two['wall_seconds'] / dask['wall_seconds']:.2f}x the local throughput")
+
+
+if __name__ == "__main__":
+    main()
