@@ -36,7 +36,7 @@ def test_narrate_with_gtts_through_30_percent_failures(tmp_path):
     expected = {chunk for text in utterances for chunk in split_text(text)}
     out = tmp_path / "mel.mp3"
 
-    with GttsStandin(fail_rate=0.3, failures=("429", "500"), seed=2026) as server:
+    with GttsStandin(fail_rate=0.3, failures=("429", "500"), seed=23) as server:
         done = _narrate(tmp_path, server, out)
         requests = list(server.requests)
     assert done.returncode == 0, done.stderr
@@ -44,7 +44,7 @@ def test_narrate_with_gtts_through_30_percent_failures(tmp_path):
 
     # The stand-in really failed ~30 % of the requests, and the narration went through them.
     outcomes = Counter(r.outcome for r in requests)
-    assert outcomes["429"] + outcomes["500"] >= 0.15 * len(requests), outcomes
+    assert outcomes["429"] + outcomes["500"] >= 0.25 * len(requests), outcomes
     assert set(outcomes) <= {"ok", "429", "500"}, outcomes          # no "bad" (malformed/long)
 
     # Every utterance was requested and answered, and nothing else was asked.
