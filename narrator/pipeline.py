@@ -122,12 +122,27 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
     if reason:
         raise EngineError(f"engine {name!r} is unavailable: {reason}")
     voice = engine.resolve_voice(script.language, voice)
-    texts = [u.speech for u in script.utterances()]
+    utterances = list(script.utterances())
+    texts = [u.speech for u in utterances]
+    # The config's second voice for quotes, when it belongs to the engine that reads.
+    quote_voice = None
+    configured = config.language(script.language)
+    if configured.quote_voice and configured.engine == name:
+        quote_voice = engine.resolve_voice(script.language, configured.quote_voice)
+    elif configured.quote_voice and configured.engine in (None, AUTO):
+        try:  # auto may have chosen an engine the quote voice is not for: then no quote voice
+            quote_voice = engine.resolve_voice(script.language, configured.quote_voice)
+        except EngineError:
+            if choice:
+                choice += f"; quote voice {configured.quote_voice} is not a {name} voice"
+    if quote_voice and choice:
+        choice += f"; quotes: {quote_voice}"
+    voices = [quote_voice if quote_voice and u.role == "quote" else voice for u in utterances]
     # One cache object per narration, so its hit/miss counters are this narration's.
     cache = open_cache(config) if options.use_cache else None
     audio = synthesize_stream(texts, engine=engine, spec=EngineSpec(name, engine_options),
                               language=script.language, voice=voice, workers=options.workers,
-                              progress=progress, cache=cache)
+                              progress=progress, cache=cache, voices=voices)
     try:
         narration = assemble(script, audio, out_mp3, engine=engine.name, voice=voice,
                              bitrate_kbps=options.bitrate_kbps, timings=timings)

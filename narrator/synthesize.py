@@ -70,10 +70,13 @@ def _executor(engine: Engine, spec: EngineSpec, workers: int) -> tuple[Executor,
 def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec, language: str,
                       voice: str, workers: int | None = None,
                       progress: Progress | None = None,
-                      cache: SynthesisCache | None = None) -> Iterator[Audio]:
-    """Yield one Audio per text, in order. Engine errors propagate (no silent fallback)."""
+                      cache: SynthesisCache | None = None,
+                      voices: Sequence[str] | None = None) -> Iterator[Audio]:
+    """Yield one Audio per text, in order. Engine errors propagate (no silent fallback).
+    `voices`, when given, is one voice per text (a second voice for quotes)."""
     total = len(texts)
-    keys = ([cache_key(engine.name, voice, engine.settings(), text) for text in texts]
+    voices = list(voices) if voices is not None else [voice] * total
+    keys = ([cache_key(engine.name, v, engine.settings(), text) for text, v in zip(texts, voices)]
             if cache is not None else [None] * total)
     # Only the utterances missing from the cache need workers.
     to_make = total if cache is None else sum(1 for key in keys if key not in cache)
@@ -83,7 +86,7 @@ def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec,
         for i, text in enumerate(texts):
             audio = cache.get(keys[i]) if cache is not None else None
             if audio is None:
-                audio = engine.synthesize(text, language=language, voice=voice)
+                audio = engine.synthesize(text, language=language, voice=voices[i])
                 if cache is not None:
                     cache.put(keys[i], audio)
             yield audio
@@ -103,7 +106,8 @@ def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec,
                 if cached is not None:
                     pending.append((None, cached))
                 else:
-                    pending.append((key, pool.submit(call, texts[next_index], language, voice)))
+                    pending.append((key, pool.submit(call, texts[next_index], language,
+                                                     voices[next_index])))
                 next_index += 1
             key, item = pending.popleft()
             audio = item if isinstance(item, Audio) else item.result()

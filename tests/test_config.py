@@ -192,3 +192,34 @@ def test_auto_uses_gtts_when_its_endpoint_answers(tmp_path, monkeypatch):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_quote_voice_from_the_config_reads_the_quotes(tmp_path, monkeypatch):
+    """The seed's two pull-quotes are spoken by the config's quote voice, everything else by
+    its voice: the synthesis cache shows which voice said what."""
+    from narrator.cache import SynthesisCache, cache_key
+    from narrator.engines import create_engine
+    from narrator.pipeline import NarrateOptions, extract, narrate, script_for
+
+    root = Path(__file__).resolve().parent.parent
+    html = (root / "samples" / "mel-resilience.html").read_bytes()
+    config = tmp_path / "config.toml"
+    config.write_text('[languages.fr]\nengine = "espeak"\nvoice = "fr"\nquote_voice = "fr-be"\n')
+    monkeypatch.setenv("NARRATOR_CONFIG", str(config))
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(tmp_path / "cache"))
+    narration = narrate(html, tmp_path / "seed.mp3", options=NarrateOptions(engine="auto"))
+    assert (narration.engine, narration.voice) == ("espeak", "fr")
+    assert narration.engine_choice.startswith("configured for 'fr'")
+    assert "quotes: fr-be" in narration.engine_choice
+
+    utterances = list(script_for(extract(html)).utterances())
+    quotes = [u for u in utterances if u.role == "quote"]
+    assert len(quotes) == 2
+    settings = create_engine("espeak").settings()
+    cache = SynthesisCache(tmp_path / "cache", 10**9)
+    for u in utterances:
+        said_by = "fr-be" if u.role == "quote" else "fr"
+        other = "fr" if u.role == "quote" else "fr-be"
+        assert cache_key("espeak", said_by, settings, u.speech) in cache
+        assert cache_key("espeak", other, settings, u.speech) not in cache
+    assert narration.cache == {"hits": 0, "misses": len(utterances), "errors": 0}
