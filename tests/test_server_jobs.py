@@ -78,7 +78,11 @@ def test_same_content_posted_concurrently_is_narrated_once(counted):
 @pytest.mark.parametrize("body, status", [
     ({}, 400), ({"html": 5}, 400), ({"html": "   "}, 400), ({"url": 7}, 400),
     ({"html": "<p>x</p>", "bitrate_kbps": 9999}, 400), ({"html": "<p>x</p>", "voice": 3}, 400),
-    ({"html": "<p>x</p>", "bitrate_kbps": True}, 400), ([1, 2], 400)])
+    ({"html": "<p>x</p>", "bitrate_kbps": True}, 400), ([1, 2], 400),
+    ({"html": "<p>x</p>", "voice": "../../../etc/passwd"}, 400),
+    ({"html": "<p>x</p>", "voice": "/models/x.onnx"}, 400),
+    ({"html": "<p>x</p>", "language": "../fr"}, 400),
+    ({"html": "<p>x</p>", "engine": "gtts"}, 400)])
 def test_bad_requests_are_refused_with_a_message(counted, body, status):
     r = counted.client.post("/v1/narrations", json=body, headers=AUTH)
     assert r.status_code == status and r.json()["error"]

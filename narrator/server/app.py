@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable, Iterable
@@ -31,7 +32,11 @@ from .jobs import SIDE_FILES, Job, JobStore, WorkerPool, valid_id
 log = logging.getLogger("narrator.server")
 
 MAX_BODY = 6 * 1024 * 1024
-OPTION_KEYS = {"voice": str, "language": str, "bitrate_kbps": int, "engine": str}
+# What a client may choose. Not the engine (the server's operator does: an engine may call out
+# to the network), and voices and languages by name only (an engine may take a voice path).
+OPTION_KEYS = {"voice": str, "language": str, "bitrate_kbps": int}
+OPTION_PATTERNS = {"voice": re.compile(r"^[A-Za-z0-9][A-Za-z0-9_+-]{0,63}$"),
+                   "language": re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}$")}
 MEDIA_CACHE = "public, max-age=86400"
 STATIC_CACHE = "public, max-age=3600"
 
@@ -188,12 +193,18 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     async def submit(request: Request):
         authorize(request)
         payload = await read_body(request)
+        unknown = set(payload) - {"url", "html", *OPTION_KEYS}
+        if unknown:
+            raise HTTPException(400, f"unknown field(s): {', '.join(sorted(unknown))[:200]}")
         options = {"engine": engine}
         for key, kind in OPTION_KEYS.items():
             if payload.get(key) is not None:
                 if not isinstance(payload[key], kind) or isinstance(payload[key], bool):
                     raise HTTPException(400, f"{key!r} must be a {kind.__name__}")
                 options[key] = payload[key]
+        for key, pattern in OPTION_PATTERNS.items():
+            if key in options and not pattern.match(options[key]):
+                raise HTTPException(400, f"invalid {key!r}")
         if "bitrate_kbps" in options and not 16 <= options["bitrate_kbps"] <= 320:
             raise HTTPException(400, "'bitrate_kbps' must be between 16 and 320")
         url, page = payload.get("url"), payload.get("html")
