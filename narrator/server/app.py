@@ -45,8 +45,7 @@ def pipeline_runner(workers: int | None = None) -> Callable:
     """Runs one job with narrator.pipeline; imported lazily so the server starts fast."""
 
     def run(store: JobStore, job: Job):
-        from ..extract import extract_article
-        from ..pipeline import NarrateOptions, narrate
+        from ..pipeline import NarrateOptions, extract, narrate_article
 
         folder = store.folder(job.id)
         page = (folder / "source.html").read_bytes()
@@ -54,11 +53,12 @@ def pipeline_runner(workers: int | None = None) -> Callable:
         options = NarrateOptions(engine=o["engine"], voice=o.get("voice"),
                                  language=o.get("language"),
                                  bitrate_kbps=o.get("bitrate_kbps", 64), workers=workers)
-        article = extract_article(page, url=job.url)
-        narration = narrate(page, folder / "audio.mp3", url=job.url, options=options,
-                            progress=lambda done, total: store.progress(job.id, done, total))
-        return (article.title, (o.get("language") or article.language),
-                narration.timeline.duration)
+        # narrate() in two steps, to keep the article's title and language for the player
+        article = extract(page, url=job.url, options=options)
+        narration = narrate_article(article, folder / "audio.mp3", options=options,
+                                    progress=lambda done, total: store.progress(job.id, done,
+                                                                                total))
+        return article.title, article.language, narration.timeline.duration
 
     return run
 
