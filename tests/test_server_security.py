@@ -137,6 +137,7 @@ def ssrf_urls(port: int) -> list[str]:
             "http://10.0.0.1/", "http://192.168.1.1/", "http://172.16.0.1/",
             "http://169.254.169.254/latest/meta-data/", "http://[fd00:ec2::254]/",
             "http://100.100.100.200/", "http://224.0.0.1/", "http://240.0.0.1/",
+            f"http://[64:ff9b::7f00:1]:{port}/", f"http://[2002:7f00:1::]:{port}/",
             f"http://evil.example:{port}/", "http://meta.example/latest/meta-data/",
             "file:///etc/passwd", f"ftp://127.0.0.1:{port}/", "gopher://127.0.0.1:70/",
             f"http://user:pw@127.0.0.2:{port}/", "javascript:alert(1)", "//127.0.0.1/"]

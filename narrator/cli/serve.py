@@ -64,6 +64,8 @@ def serve_command(
     if no_auth:
         token = None
     engine_class(engine)  # an unknown engine fails now, not in the first job
+    if data.exists() and not data.is_dir():
+        raise InputError(f"--data must be a folder: {data}")
     config = _server_config()
     nets = parse_networks([*config.get("fetch_allow", []), *allow_net])
     origins = [*config.get("cors_origins", []), *cor_list(cors_origin)]

@@ -268,7 +268,8 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         job = await run_in_threadpool(get_job, id)
         csp = embed.EMBED_CSP.format(ancestors=frame_ancestors)
         if job.status != "done":
-            return HTMLResponse("<!doctype html><title>narrator</title><p>Not ready yet.</p>",
+            return HTMLResponse("<!doctype html><meta http-equiv=refresh content=5>"
+                                "<title>narrator</title><p>Not ready yet.</p>",
                                 status_code=503, headers={"Retry-After": "5",
                                                           "Content-Security-Policy": csp})
         page = embed.embed_page(job.id, title=job.title or "", language=job.language or "en")

@@ -58,9 +58,13 @@ def parse_ip_literal(host: str) -> IPAddress | None:
     return None
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+
+
 def is_public(ip: IPAddress) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
-        for inner in (ip.ipv4_mapped, ip.sixtofour, (ip.teredo or (None, None))[1]):
+        nat64 = ipaddress.IPv4Address(int(ip) & 0xFFFFFFFF) if ip in _NAT64 else None
+        for inner in (ip.ipv4_mapped, ip.sixtofour, (ip.teredo or (None, None))[1], nat64):
             if inner is not None and not is_public(inner):
                 return False
     return (ip.is_global and not ip.is_multicast and not ip.is_reserved
