@@ -153,3 +153,16 @@ def test_no_auth_accepts_writes(tmp_path, cache_env):
     with ThreadServer(app) as srv:
         r = httpx.post(srv.url + "/v1/narrations", json={"html": PAGE})
         assert r.status_code == 202
+
+
+def test_one_server_per_data_folder(tmp_path, cache_env):
+    data = tmp_path / "data"
+    first = ServeProcess(data, env=cache_env).wait_ready()
+    try:
+        second = ServeProcess(data, env=cache_env)
+        assert second.proc.wait(60) != 0
+        second.stop()
+        log = Path(second.log.name).read_text()
+        assert "another narrator serve is using" in log and "Traceback" not in log
+    finally:
+        first.stop()

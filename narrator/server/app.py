@@ -27,7 +27,7 @@ from ..errors import NarratorError
 from . import embed
 from .fetch import Fetcher
 from .files import confined, file_response
-from .jobs import SIDE_FILES, Job, JobStore, WorkerPool, valid_id
+from .jobs import SIDE_FILES, Job, JobStore, WorkerPool, lock_data_folder, valid_id
 
 log = logging.getLogger("narrator.server")
 
@@ -126,6 +126,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(data_dir)
+    lock = lock_data_folder(data_dir) if start_workers else None
     pool = WorkerPool(store, runner or pipeline_runner(synth_workers), workers=workers)
     fetcher = fetcher or Fetcher()
     js, css = embed.player_js().encode(), embed.player_css().encode()
@@ -140,6 +141,8 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
             pool.start()
         yield
         pool.stop()
+        if lock is not None:
+            lock.close()
 
     app = FastAPI(title="narrator", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ..errors import NarratorError
+from ..errors import InputError, NarratorError
 
 log = logging.getLogger("narrator.server")
 
@@ -181,6 +181,20 @@ class JobStore:
 # run(store, job) does the narration and returns (title, language, duration); it reports
 # progress with store.progress. Injected so the pool does not import the pipeline itself.
 Runner = Callable[["JobStore", Job], tuple]
+
+
+def lock_data_folder(data_dir: Path):
+    """One server per data folder: a second one would put the first one's running jobs back
+    in the queue. The lock goes with the process, however it ends."""
+    import fcntl
+
+    handle = open(Path(data_dir) / "server.lock", "a+")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        raise InputError(f"another narrator serve is using {data_dir}") from None
+    return handle
 
 
 class WorkerPool:
