@@ -105,9 +105,23 @@ def test_install_then_list_and_auto_picks_it(env, tmp_path, voice_host):
     assert f"voices: {NAME}" in listing.stdout
     assert f"auto for 'en': piper voice {NAME} -- Piper voice installed for 'en'" in listing.stdout
 
-    # Installed already: no second download.
+    # Installed already: no second download; --force downloads again.
     again = _narrator("voices", "install", NAME, env=env)
     assert again.returncode == 0 and len(handler.requests) == 2
+    forced = _narrator("voices", "install", NAME, "--force", env=env)
+    assert forced.returncode == 0 and len(handler.requests) == 4
+    assert sorted(p.name for p in voices.iterdir()) == [f"{NAME}.onnx", f"{NAME}.onnx.json"]
+
+
+def test_piper_not_installed_is_said(env, tmp_path):
+    # A `piper` package that fails to import, first on the path: as if piper-tts were absent.
+    fake = tmp_path / "fake" / "piper"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError('No module named piper')\n")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(fake.parent), env.get("PYTHONPATH")]))
+    result = _narrator("voices", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "piper  (unavailable: not installed (pip install 'narrator[piper]'))" in result.stdout
 
 
 def test_broken_download_leaves_nothing(env, tmp_path, voice_host):
