@@ -33,7 +33,8 @@ from test_batch_archive import build_archive  # noqa: E402  (the tests' archive 
 def run_batch(archive: Path, outdir: Path, *extra: str) -> dict:
     started = time.perf_counter()
     result = subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
-                             "batch", str(archive), "-o", str(outdir), "--json", *extra],
+                             "batch", str(archive), "-o", str(outdir), "--json",
+                             "--engine", "espeak", *extra],
                             capture_output=True, text=True)
     if not result.stdout:
         raise SystemExit(f"batch failed: {result.stderr[-2000:]}")
@@ -64,6 +65,9 @@ def main() -> None:
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory(prefix="narrator-batch-bench-") as tmp:
         tmp = Path(tmp)
+        # No synthesis cache: every run synthesizes everything, so runs compare.
+        (tmp / "config.toml").write_text("[cache]\nenabled = false\n")
+        os.environ["NARRATOR_CONFIG"] = str(tmp / "config.toml")
         small, big = tmp / "small", tmp / "big"
         build_archive(small, args.articles)
         build_archive(big, args.big)

@@ -15,7 +15,8 @@ from pathlib import Path
 import feedparser
 import pytest
 
-from test_batch_archive import build_archive, check_outputs, derive_page, ffmpeg_decodes
+from test_batch_archive import (build_archive, check_outputs, derive_page, ffmpeg_decodes,
+                                isolated_config)  # noqa: F401 (fixture)
 
 ARTICLES = 40
 
@@ -27,7 +28,7 @@ def narrator(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
 
 def batch(archive: Path, outdir: Path, *extra: str) -> tuple[int, dict]:
     result = narrator("batch", str(archive), "-o", str(outdir), "--workers", "2", "--json",
-                      *extra)
+                      "--engine", "espeak", *extra)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
 
@@ -75,7 +76,7 @@ def test_kill_9_three_times_then_resume_completes_everything(archive, first_run,
     rng = random.Random(seed)
     outdir = tmp_path / "out"
     command = [sys.executable, "-c", "from narrator.cli import main; main()", "batch",
-               str(archive), "-o", str(outdir), "--workers", "2"]
+               str(archive), "-o", str(outdir), "--workers", "2", "--engine", "espeak"]
     kills = []
     for _ in range(3):
         # The whole process group (batch process, forkserver, workers, ffmpeg) dies at once.
@@ -150,8 +151,12 @@ def test_feed_lists_every_article_with_enclosure_chapters_and_transcript(first_r
     assert len(guids) == ARTICLES
 
 
-def test_changing_one_article_renarrates_only_it_keeps_its_guid_and_prune(archive, first_run):
+def test_changing_one_article_renarrates_only_it_keeps_its_guid_and_prune(
+        archive, first_run, isolated_config, monkeypatch):
     outdir, _ = first_run
+    # the synthesis cache the first run filled (conftest gives each test an empty one)
+    monkeypatch.setenv("NARRATOR_CACHE_DIR", str(isolated_config / "cache"))
+    monkeypatch.setenv("NARRATOR_CONFIG", str(isolated_config / "config.toml"))
     code, _ = batch(archive, outdir, "--base-url", "https://cdn.example/podcast/")
     assert code == 0
     before = feedparser.parse(str(outdir / "feed.xml"))
@@ -169,6 +174,9 @@ def test_changing_one_article_renarrates_only_it_keeps_its_guid_and_prune(archiv
     assert report["narrated"] == 1 and report["skipped"] == ARTICLES - 1, report
     changed = [r for r in rows(outdir).values() if r["title"].endswith("(updated)")]
     assert len(changed) == 1 and changed[0]["key"] == str(page)
+    # The synthesis cache: only the changed utterance (the title) was synthesized again.
+    cache = json.loads(changed[0]["timings"])["cache"]
+    assert cache["misses"] >= 1 and cache["hits"] >= 1, cache
     ffmpeg_decodes(outdir / "audio" / f"{changed[0]['slug']}.mp3")
     after = feedparser.parse(str(outdir / "feed.xml"))  # base URL remembered, guids stable
     assert {e.link: e.id for e in after.entries} == guids

@@ -8,10 +8,23 @@ import subprocess
 from pathlib import Path
 
 import imageio_ffmpeg
+import pytest
 from lxml import html as lxml_html
 
 SAMPLES = Path(__file__).resolve().parent.parent / "samples"
 SUFFIXES = (".mp3", ".chapters.json", ".chapters.vtt", ".transcript.vtt")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def isolated_config(tmp_path_factory):
+    """Batch runs (and the processes they start) use an empty config file and a synthesis
+    cache of their own, never the user's. Import this fixture into each batch test module."""
+    root = tmp_path_factory.mktemp("narrator-home")
+    (root / "config.toml").write_text("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("NARRATOR_CONFIG", str(root / "config.toml"))
+        patch.setenv("NARRATOR_CACHE_DIR", str(root / "cache"))
+        yield root
 
 
 def sample_pages() -> list[Path]:

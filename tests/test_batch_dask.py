@@ -15,7 +15,8 @@ from distributed import LocalCluster
 from narrator.batch.executors import DaskExecutor
 from narrator.errors import NarratorError
 from test_batch import rows
-from test_batch_archive import check_outputs
+from test_batch_archive import (check_outputs,
+                                isolated_config)  # noqa: F401 (fixture)
 from test_batch_sources import _warc, page
 
 PAGES = 4
@@ -29,7 +30,7 @@ def test_warc_archive_on_a_dask_local_cluster(tmp_path):
                       dashboard_address=None, silence_logs=logging.ERROR) as cluster:
         worker_pids = _pids(cluster.scheduler_address)
         command = [sys.executable, "-c", "from narrator.cli import main; main()", "batch",
-                   str(warc), "-o", str(outdir), "--json",
+                   str(warc), "-o", str(outdir), "--json", "--engine", "espeak",
                    "--dask-scheduler", cluster.scheduler_address]
         result = subprocess.run(command, capture_output=True, text=True, timeout=300)
         assert result.returncode == 0, result.stderr

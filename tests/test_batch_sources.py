@@ -19,7 +19,8 @@ import pytest
 from narrator.batch.fetch import Fetcher, FetchError
 from narrator.batch.sources import article_id, canonical_url, open_source
 from narrator.errors import InputError
-from test_batch_archive import derive_page, sample_pages
+from test_batch_archive import (derive_page, sample_pages,
+                                isolated_config)  # noqa: F401 (fixture)
 
 
 def page(n: int) -> bytes:
@@ -112,7 +113,8 @@ def test_sitemap_by_url_is_fetched_politely_and_narrated(site, tmp_path):
     outdir = tmp_path / "out"
     result = subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
                              "batch", site.url + "/sitemap.xml", "-o", str(outdir), "--json",
-                             "--workers", "2", "--delay", "0.2", "--per-host", "1"],
+                             "--workers", "2", "--delay", "0.2", "--per-host", "1",
+                             "--engine", "espeak"],
                             capture_output=True, text=True, timeout=300)
     report = json.loads(result.stdout)
     assert result.returncode == 1, result.stderr  # two pages could not be had

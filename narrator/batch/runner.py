@@ -35,7 +35,7 @@ MAX_CRASH_RETRIES = 2
 
 @dataclass
 class BatchOptions:
-    engine: str = "espeak"
+    engine: str = "auto"  # as `narrator narrate`: per language, from the config and what is installed
     voice: str | None = None
     language: str | None = None
     bitrate_kbps: int = 64

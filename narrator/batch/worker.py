@@ -28,6 +28,7 @@ def narrate_job(job: dict) -> dict:
     staging = outdir / STAGING_DIR / f"{slug}.{uuid.uuid4().hex[:12]}"
     result: dict = {"id": job["id"], "ok": False}
     stages: dict = {}
+    narration = None
     try:
         from ..pipeline import NarrateOptions, extract, narrate_article
 
@@ -65,6 +66,7 @@ def narrate_job(job: dict) -> dict:
     result["timings"] = {
         "stages": {k: round(v, 3) for k, v in stages.items() if isinstance(v, (int, float))},
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "cache": dict(getattr(narration, "cache", None) or {}) if result["ok"] else {},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     return result

@@ -23,7 +23,8 @@ def batch_command(
                                                 help="With 'status': the batch's OUTDIR."),
     output: Optional[Path] = typer.Option(None, "-o", "--output", help="OUTDIR: audio, "
                                           "sidecars, catalog.sqlite and feed.xml go here."),
-    engine: str = typer.Option("espeak", "--engine", "-e", help="Speech engine."),
+    engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (default: "
+                               "chosen per language, as for `narrator narrate`)."),
     voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language override."),
     bitrate: int = typer.Option(64, "--bitrate", min=8, max=320, help="MP3 bitrate, kbit/s."),
