@@ -203,10 +203,14 @@ def test_bad_pages_are_recorded_the_batch_goes_on_and_retry_failed(tmp_path):
     build_archive(archive, 2)
     bad = archive / "bad.html"
     bad.write_bytes(b"<html><head><title>x</title></head><body><nav>Menu</nav></body></html>")
+    first = sorted(archive.rglob("*-000.html"))[0]
+    (archive / "zz").mkdir()
+    (archive / "zz" / "copy.html").write_bytes(first.read_bytes())  # same canonical URL
     outdir = tmp_path / "out"
     code, report = batch(archive, outdir)
     assert code != 0
     assert report["narrated"] == 2 and [f["id"] for f in report["failed"]] == [str(bad)]
+    assert [d["key"] for d in report["duplicates"]] == [str(archive / "zz" / "copy.html")]
     assert "NoArticleError" in report["failed"][0]["error"]
     row = rows(outdir)[str(bad)]
     assert row["status"] == "failed" and row["error"] and row["slug"] is None
@@ -238,3 +242,37 @@ def test_cli_errors_are_one_line(tmp_path):
     assert "Traceback" not in result.stderr
     result = narrator("batch", "status", str(tmp_path))
     assert result.returncode != 0 and "no batch catalog" in result.stderr
+
+
+def crash_on_marker(job: dict) -> dict:
+    """A job function that kills its worker process on one page, as a segfault would."""
+    from narrator.batch.worker import narrate_job
+
+    if b"KILL-THIS-WORKER" in job["html"]:
+        os._exit(70)
+    return narrate_job(job)
+
+
+def test_a_worker_process_that_dies_fails_only_its_article(tmp_path):
+    from narrator.batch import BatchOptions, run_batch
+    from narrator.batch.executors import LocalExecutor
+
+    class CrashingExecutor(LocalExecutor):
+        def submit(self, job):
+            return self._ensure().submit(crash_on_marker, job)
+
+    archive = tmp_path / "archive"
+    build_archive(archive, 3)
+    page = sorted(archive.rglob("*.html"))[0].read_bytes()
+    (archive / "crash.html").write_bytes(page.replace(b"?part=0", b"?part=crash")
+                                         .replace(b"</body>", b"<!-- KILL-THIS-WORKER --></body>"))
+    report = run_batch(str(archive), tmp_path / "out", BatchOptions(engine="espeak", workers=2),
+                       executor=CrashingExecutor(2))
+    assert report.narrated == 3, report.failed
+    (failure,) = report.failed
+    assert failure["id"].endswith("?part=crash") and "worker process died" in failure["error"]
+    catalog = rows(tmp_path / "out")
+    assert sum(r["status"] == "done" for r in catalog.values()) == 3
+    for row in catalog.values():
+        if row["status"] == "done":
+            check_outputs(tmp_path / "out", row)

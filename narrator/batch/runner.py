@@ -30,7 +30,6 @@ from .layout import (LOCK_NAME, STAGING_DIR, clean_stale, outputs_complete, remo
                      slug_for)
 from .sources import Item, Loaded, article_id, open_source
 
-MAX_CRASH_RETRIES = 2
 
 
 @dataclass
@@ -163,6 +162,9 @@ class _Run:
         self.seen_ids: set[str] = set()
         self.seen_keys: set[str] = set()
         self.unknown_keys: set[str] = set()  # keys whose page could not be loaded
+        self.ready: deque[dict] = deque()  # jobs waiting for a worker
+        self.suspects: deque[dict] = deque()  # jobs in flight when a worker process died
+        self.window = 2
 
     # ------------------------------------------------------------------ main loop
 
@@ -173,7 +175,7 @@ class _Run:
         if self.executor is None:
             self.executor = _make_executor(self.options)
         report.backend, report.workers = self.executor.kind, self.executor.workers
-        window = max(2, 2 * self.executor.workers)
+        window = self.window = max(2, 2 * self.executor.workers)
         loads: deque[tuple[Future, Item]] = deque()  # handled in source order
         jobs: dict[Future, dict] = {}
         items = iter(self.items)
@@ -182,7 +184,8 @@ class _Run:
                                     thread_name_prefix="load")
         try:
             while True:
-                while not exhausted and len(loads) < window and len(jobs) < window:
+                while (not exhausted and len(loads) < window
+                       and len(jobs) + len(self.ready) < window):
                     try:
                         item = next(items)
                     except StopIteration:
@@ -193,6 +196,7 @@ class _Run:
                     else:
                         self.seen_keys.add(item.key)
                         loads.append((loader.submit(item.load), item))
+                self._dispatch(jobs)
                 if not loads and not jobs:
                     break
                 waiting = list(jobs) + ([loads[0][0]] if loads else [])
@@ -250,7 +254,18 @@ class _Run:
                                                                else slug_for(article)),
                    html=loaded.html, url=loaded.url, content_type=loaded.content_type,
                    outdir=str(self.outdir), options=self.options.narrate_options(), attempt=0)
-        self._submit(job, jobs)
+        self.ready.append(job)
+
+    def _dispatch(self, jobs: dict) -> None:
+        """Hand ready jobs to the executor. After a worker process died, the jobs it may have
+        killed (all that were in flight) run one at a time, alone, until each has either
+        finished or died alone: only the article that kills its worker fails."""
+        if self.suspects or any(job.get("suspect") for job in jobs.values()):
+            if not jobs and self.suspects:
+                self._submit(dict(self.suspects.popleft(), suspect=True), jobs)
+            return
+        while self.ready and len(jobs) < self.window:
+            self._submit(self.ready.popleft(), jobs)
 
     def _submit(self, job: dict, jobs: dict) -> None:
         job["generation"] = getattr(self.executor, "generation", 0)
@@ -261,12 +276,11 @@ class _Run:
             result = future.result()
         except BrokenProcessPool:
             # A worker process died (a crash in a native library, the OOM killer): the pool
-            # is gone with every job it held. Start a new one (once) and try those jobs again.
+            # is gone with every job it held. Start a new one (once) and isolate the suspects.
             if job["generation"] == getattr(self.executor, "generation", 0):
                 self.executor.reset()
-            if job["attempt"] < MAX_CRASH_RETRIES:
-                job["attempt"] += 1
-                self._submit(job, jobs)
+            if not job.get("suspect"):
+                self.suspects.append(job)
                 return
             result = {"ok": False, "error": "the worker process died while narrating it"}
         except Exception as exc:  # Dask: KilledWorker, lost connection...
