@@ -110,3 +110,57 @@ def test_missing_output_folder_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="output folder"):
         narrate_article(sample_article(), tmp_path / "nope" / "a.mp3",
                         options=NarrateOptions(engine="tone"))
+
+
+def test_meter_matches_a_time_domain_k_weighting_on_speech_like_noise():
+    from scipy.signal import lfilter
+
+    from narrator.assemble.loudness import gated_loudness, k_weighting
+    rate = 22050
+    rng = np.random.default_rng(7)
+    envelope = np.repeat(rng.random(300) ** 3, rate // 20)  # bursts and near-silences
+    x = rng.standard_normal(envelope.size) * envelope * 0.2
+    meter = LoudnessMeter(rate)
+    for chunk in np.array_split(x, 41):
+        meter.add(chunk)
+    y = x
+    for b, a in k_weighting(rate):
+        y = lfilter(b, a, y)
+    step = rate // 10
+    exact = gated_loudness((y[:y.size // step * step] ** 2).reshape(-1, step).sum(1), step)
+    assert meter.integrated() == pytest.approx(exact, abs=0.05)
+
+
+def test_limiter_keeps_the_ceiling_and_leaves_quiet_audio_alone():
+    from narrator.assemble.dynamics import limit
+    rate = 22050
+    t = np.arange(rate) / rate
+    quiet = 0.3 * np.sin(2 * np.pi * 300 * t)
+    assert np.array_equal(limit(quiet, 0.8, rate), quiet)
+    loud = quiet.copy()
+    loud[5000:5040] *= 4  # a sharp peak at 1.2
+    out = limit(loud, 0.8, rate)
+    assert np.max(np.abs(out)) <= 0.8
+    # only the neighbourhood of the peak is touched (within 15 ms)
+    far = np.r_[0:5000 - 331, 5040 + 331:rate]
+    assert np.allclose(out[far], loud[far])
+    # and the gain changes smoothly: no step larger than the signal's own slope allows
+    assert np.max(np.abs(np.diff(out))) < 0.2
+
+
+def test_leveller_brings_a_quiet_voice_and_a_loud_voice_to_the_same_loudness():
+    from narrator.assemble.dynamics import Leveller
+    from narrator.assemble.loudness import LoudnessMeter as Meter
+    rate = 22050
+    rng = np.random.default_rng(1)
+    speechy = rng.standard_normal(rate // 20 * 40) * np.repeat(rng.random(40), rate // 20)
+    readings = []
+    for level in (0.02, 0.5):
+        leveller = Leveller(rate, -16.0, -2.0)
+        out = leveller.process((np.clip(speechy * level, -1, 1) * 32767).astype("<i2"))
+        meter = Meter(rate)
+        meter.add(out)
+        readings.append(meter.integrated())
+        assert np.max(np.abs(out)) <= 10 ** (-2 / 20) * 32768
+    assert readings[0] == pytest.approx(-16.0, abs=0.5)
+    assert readings[1] == pytest.approx(-16.0, abs=0.5)

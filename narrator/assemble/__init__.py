@@ -15,7 +15,7 @@ from typing import Iterable
 
 from ..engines import Audio
 from ..model import Narration, Script
-from .encode import TARGET_LUFS, encode_mp3
+from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, encode_mp3
 from .sidecars import chapters_json, webvtt
 from .tags import write_tags
 from .timeline import RATE, lay_out
@@ -49,7 +49,8 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
     with ExitStack() as stack:
         raw = stack.enter_context(tempfile.NamedTemporaryFile(prefix="narrator-", suffix=".pcm"))
         started = time.perf_counter()
-        timeline, meter = lay_out(script, audio, raw, RATE)  # pulls synthesis through
+        timeline, meter = lay_out(script, audio, raw, RATE, target_lufs=INPUT_TARGET_LUFS,
+                                  ceiling_dbfs=LIMIT_DBFS)  # pulls synthesis through
         raw.flush()
         timings["synthesize+layout"] = time.perf_counter() - started
 
@@ -74,4 +75,4 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
         mp3_path=str(paths["mp3"]), chapters_json_path=str(paths["chapters_json"]),
         chapters_vtt_path=str(paths["chapters_vtt"]),
         transcript_vtt_path=str(paths["transcript_vtt"]), timeline=timeline, engine=engine,
-        voice=voice, loudness_lufs=loudness, stage_seconds=timings)
+        voice=voice, loudness_lufs=loudness - CODEC_ALLOWANCE_LU, stage_seconds=timings)

@@ -2,7 +2,7 @@
 
 Each utterance is resampled to the narration rate, trimmed of the engine's own leading and
 trailing silence (engines differ; the script's pauses are what the listener should hear),
-written once, and measured for loudness on the way. Nothing is concatenated in memory.
+levelled and peak-limited (dynamics.py), written once, and measured for loudness on the way. Nothing is concatenated in memory.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import numpy as np
 
 from ..engines import Audio
 from ..model import Script, Span, Timeline, Utterance
+from .dynamics import Leveller
 from .loudness import LoudnessMeter
 
 RATE = 22050
@@ -47,12 +48,16 @@ class TimelineWriter:
 
     sink: BinaryIO
     rate: int = RATE
+    target_lufs: float = -16.0
+    ceiling_dbfs: float = -2.0
     meter: LoudnessMeter = field(init=False)
+    leveller: Leveller = field(init=False)
     position: int = 0  # samples written so far
     utterance_spans: list[Span] = field(default_factory=list)
 
     def __post_init__(self):
         self.meter = LoudnessMeter(self.rate)
+        self.leveller = Leveller(self.rate, self.target_lufs, self.ceiling_dbfs)
 
     def _write(self, samples: np.ndarray) -> None:
         if samples.size:
@@ -61,7 +66,7 @@ class TimelineWriter:
             self.position += samples.size
 
     def add(self, utterance: Utterance, audio: Audio) -> None:
-        speech = trim_silence(to_rate(audio, self.rate))
+        speech = self.leveller.process(trim_silence(to_rate(audio, self.rate)))
         start = self.position / self.rate
         self._write(speech)
         self.utterance_spans.append(Span(start, self.position / self.rate, utterance.text))
@@ -72,14 +77,15 @@ class TimelineWriter:
         return self.position / self.rate
 
 
-def lay_out(script: Script, audio: Iterable[Audio], sink: BinaryIO,
-            rate: int = RATE) -> tuple[Timeline, LoudnessMeter]:
+def lay_out(script: Script, audio: Iterable[Audio], sink: BinaryIO, rate: int = RATE, *,
+            target_lufs: float = -16.0,
+            ceiling_dbfs: float = -2.0) -> tuple[Timeline, LoudnessMeter]:
     """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline.
 
     Chapters are contiguous: each starts where its first utterance starts (the first at 0)
     and ends where the next one starts; the last ends at the end of the audio.
     """
-    writer = TimelineWriter(sink, rate)
+    writer = TimelineWriter(sink, rate, target_lufs, ceiling_dbfs)
     chapter_starts: list[tuple[float, str]] = []
     stream: Iterator[Audio] = iter(audio)
     for chapter in script.chapters:
