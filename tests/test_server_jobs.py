@@ -166,3 +166,33 @@ def test_one_server_per_data_folder(tmp_path, cache_env):
         assert "another narrator serve is using" in log and "Traceback" not in log
     finally:
         first.stop()
+
+
+def test_serve_fetch_allow_list_from_flag_and_config(tmp_path, cache_env):
+    from server_support import PageServer
+    page = article_html("Fetched by URL", [(None, ["A page on a private address."])]).encode()
+    origin = PageServer({"/a": (200, {"Content-Type": "text/html"}, page)}, host="127.0.0.2")
+    config = tmp_path / "config.toml"
+    config.write_text('[server]\nfetch_allow = ["127.0.0.2/32"]\n')
+    try:
+        plain = ServeProcess(tmp_path / "d1", env=cache_env).wait_ready()
+        try:
+            r = httpx.post(plain.url + "/v1/narrations", json={"url": origin.url + "/a"},
+                           headers=AUTH)
+            assert r.status_code == 400 and "not public" in r.json()["error"]
+        finally:
+            plain.stop()
+        assert origin.hits == []
+        for extra, env in ((("--allow-net", "127.0.0.2/32"), {}),
+                           ((), {"NARRATOR_CONFIG": str(config)})):
+            srv = ServeProcess(tmp_path / f"d{len(extra)}x", *extra,
+                               env={**cache_env, **env}).wait_ready()
+            try:
+                r = httpx.post(srv.url + "/v1/narrations", json={"url": origin.url + "/a"},
+                               headers=AUTH)
+                assert r.status_code == 202, r.text
+            finally:
+                srv.stop()
+        assert origin.hits == ["/a", "/a"]
+    finally:
+        origin.close()
