@@ -86,7 +86,7 @@ class PageServer:
     """Serves fixed pages and redirects on a given loopback address: path -> (status, headers,
     body)."""
 
-    def __init__(self, routes: dict, host: str = "127.0.0.1"):
+    def __init__(self, routes: dict, host: str = "127.0.0.1", ssl_context=None):
         self.routes = routes
         self.hits: list[str] = []
         outer = self
@@ -106,7 +106,11 @@ class PageServer:
                 pass
 
         self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.httpd.server_address[1]}"
+        if ssl_context is not None:
+            self.httpd.socket = ssl_context.wrap_socket(self.httpd.socket, server_side=True)
+        scheme = "https" if ssl_context is not None else "http"
+        self.port = self.httpd.server_address[1]
+        self.url = f"{scheme}://{host}:{self.port}"
         threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
 
     def close(self):

@@ -323,8 +323,6 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(tmp_path, c
     import shutil
     import ssl
     import subprocess
-    import threading
-    import http.server
 
     if not shutil.which("openssl"):
         pytest.skip("the openssl command is needed to make a test certificate")
@@ -333,26 +331,12 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(tmp_path, c
                     "-subj", "/CN=pinned.test", "-addext", "subjectAltName=DNS:pinned.test",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     seen_sni = []
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            body = b"<html><title>tls</title><p>over tls</p></html>"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
     server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     server_ctx.load_cert_chain(cert, key)
     server_ctx.sni_callback = lambda sock, name, ctx: seen_sni.append(name)
-    httpd.socket = server_ctx.wrap_socket(httpd.socket, server_side=True)
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    port = httpd.server_address[1]
+    tls = PageServer({"/": (200, {"Content-Type": "text/html"}, b"<p>over tls</p>")},
+                     host="127.0.0.2", ssl_context=server_ctx)
+    port = tls.port
     client_ctx = ssl.create_default_context(cafile=str(cert))
     dns = StubDNS({"pinned.test": ["127.0.0.2", "127.0.0.1"], "other.test": ["127.0.0.2"]})
     fetcher = Fetcher(allow_networks=("127.0.0.2/32",), resolver=dns, ssl_context=client_ctx)
@@ -362,6 +346,5 @@ def test_https_connects_to_the_checked_address_and_verifies_the_name(tmp_path, c
         with pytest.raises(FetchError):  # the certificate is not for this name
             fetcher.fetch(f"https://other.test:{port}/")
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        tls.close()
     assert canary.hits == 0
