@@ -278,6 +278,7 @@
       });
     });
   }
+  window.NarratorPlayer = { init: init };  // for pages that add widgets after loading
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();
