@@ -208,7 +208,18 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
                                       with_metadata=False, deduplicate=False)
     if doc is None or doc.body is None:
         return []
-    return from_trafilatura(doc.body, rs.options, log, note, quotes)
+    raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
+    if log.enabled:  # name what the main-content detection left out
+        kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
+        body = tree.find("body")
+        for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):
+            if len(el) and any(isinstance(c.tag, str) and c.tag in ("p", "div", "ul", "ol", "table", "li", "section")
+                               for c in el):
+                continue  # a container: its leaves speak for it
+            text = text_of(el)
+            if text and norm_phrase(text) not in kept and not any(norm_phrase(text) in k for k in kept):
+                log.add(text, "main-content detection (trafilatura): not part of the article")
+    return raw
 
 
 def extract_article(html: bytes, *, url: str | None = None, content_type: str | None = None,

@@ -134,6 +134,12 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
                         attribution = strip_dash(text)
                         remove(cap)
                         break
+                if not text_of(parent) == text_of(q) or parent.getparent() is None:
+                    pass
+                else:  # the figure only wrapped the quote: unwrap it (figures read as media)
+                    q.tail = parent.tail
+                    parent.getparent().replace(parent, q)
+                    holder = q
             nxt = holder.getnext()
             if attribution is None and nxt is not None and not (holder.tail or "").strip():
                 text = text_of(nxt)
