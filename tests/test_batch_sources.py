@@ -4,6 +4,7 @@ User-Agent, timeouts, size caps)."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import subprocess
@@ -35,6 +36,7 @@ class Site:
         self.files: dict[str, tuple[bytes, str]] = {"/robots.txt": (robots.encode(),
                                                                     "text/plain")}
         self.log: list[tuple[float, str, str]] = []
+        self.statuses: list[tuple[str, int]] = []
         self.active = self.max_active = 0
         self.lock = threading.Lock()
         site = self
@@ -51,8 +53,17 @@ class Site:
                         time.sleep(1.5)
                     body, kind = site.files.get(self.path, (None, None))
                     if body is None:
+                        site.statuses.append((self.path, 404))
                         self.send_error(404)
                         return
+                    etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                    if self.headers.get("If-None-Match") == etag:
+                        site.statuses.append((self.path, 304))
+                        self.send_response(304)
+                        self.send_header("ETag", etag)
+                        self.end_headers()
+                        return
+                    site.statuses.append((self.path, 200))
                     encoding = None
                     if self.path.endswith(".gz.html") and "gzip" in self.headers.get(
                             "Accept-Encoding", ""):
@@ -61,6 +72,7 @@ class Site:
                     self.send_response(200)
                     self.send_header("Content-Type", kind)
                     self.send_header("Content-Length", str(len(body)))
+                    self.send_header("ETag", etag)
                     if encoding:
                         self.send_header("Content-Encoding", encoding)
                     self.end_headers()
@@ -95,8 +107,12 @@ def site():
     s.close()
 
 
-def sitemap(urls: list[str]) -> bytes:
-    locs = "".join(f"<url><loc>{u}</loc><lastmod>2025-01-01</lastmod></url>" for u in urls)
+def sitemap(urls: list[str], lastmod: str = "2025-01-01") -> bytes:
+    return sitemap_of([(u, lastmod) for u in urls])
+
+
+def sitemap_of(entries: list[tuple[str, str]]) -> bytes:
+    locs = "".join(f"<url><loc>{u}</loc><lastmod>{m}</lastmod></url>" for u, m in entries)
     return (f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns='
             f'"http://www.sitemaps.org/schemas/sitemap/0.9">{locs}</urlset>').encode()
 
@@ -109,13 +125,13 @@ def test_sitemap_by_url_is_fetched_politely_and_narrated(site, tmp_path):
     urls.append(site.url + "/private/secret.html")
     site.add("/private/secret.html", page(9))
     urls.append(site.url + "/articles/missing.html")
-    site.add("/sitemap.xml", sitemap(urls), "application/xml")
+    # lastmod in the future: no page may be skipped on its sitemap date in this test's runs
+    site.add("/sitemap.xml", sitemap(urls, "2999-01-01"), "application/xml")
     outdir = tmp_path / "out"
-    result = subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
-                             "batch", site.url + "/sitemap.xml", "-o", str(outdir), "--json",
-                             "--workers", "2", "--delay", "0.2", "--per-host", "1",
-                             "--engine", "espeak"],
-                            capture_output=True, text=True, timeout=300)
+    command = [sys.executable, "-c", "from narrator.cli import main; main()", "batch",
+               site.url + "/sitemap.xml", "-o", str(outdir), "--json", "--workers", "2",
+               "--delay", "0.2", "--per-host", "1", "--engine", "espeak"]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300)
     report = json.loads(result.stdout)
     assert result.returncode == 1, result.stderr  # two pages could not be had
     assert report["narrated"] == 3, report
@@ -136,6 +152,32 @@ def test_sitemap_by_url_is_fetched_politely_and_narrated(site, tmp_path):
     catalog = rows(outdir)
     assert {r["id"] for r in catalog.values() if r["status"] == "done"} == set(ids.values())
     assert {r["key"] for r in catalog.values() if r["status"] == "done"} == set(urls[:3])
+
+    # Again: the narrated pages are asked for with their ETag and answer 304; nothing redone.
+    site.statuses.clear()
+    report = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                       timeout=300).stdout)
+    assert report["narrated"] == 0 and report["skipped"] == 3, report
+    pages = [(p, code) for p, code in site.statuses if p.startswith("/articles/")]
+    assert sorted(pages) == sorted([(f"/articles/{n}.html", 304) for n in range(3)]
+                                   + [("/articles/missing.html", 404)]), pages
+
+    # A sitemap that says the pages have not changed since: not even a conditional GET.
+    site.add("/sitemap.xml", sitemap(urls, "2020-06-01T10:00:00+00:00"), "application/xml")
+    site.statuses.clear()
+    report = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                       timeout=300).stdout)
+    assert report["narrated"] == 0 and report["skipped"] == 3 and not report["gone"], report
+    assert [p for p, _ in site.statuses if p.startswith("/articles/")] == \
+        ["/articles/missing.html"]
+    # A page edited since (newer lastmod and content): fetched again and re-narrated.
+    site.add("/articles/1.html", derive_page(sample_pages()[1], 1, stamp=" (edited)"))
+    entries = [(urls[0], "2020-06-01"), (urls[1], "2999-01-01"), (urls[2], "2020-06-01")]
+    site.add("/sitemap.xml", sitemap_of(entries), "application/xml")
+    report = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                       timeout=300).stdout)
+    assert report["narrated"] == 1 and report["skipped"] == 2, report
+    assert sorted(report["gone"]) == sorted(urls[3:]), report  # no longer in the sitemap
 
 
 def test_fetcher_per_host_concurrency_two_and_crawl_delay(tmp_path):
@@ -288,3 +330,17 @@ def test_canonical_url_forms():
                          "https://a.example/z") == "https://a.example/y"
     assert canonical_url(b'<head><link rel="stylesheet" href="https://a/c.css"></head>') is None
     assert canonical_url(b'<head></head><body><link rel="canonical" href="https://b/">') is None
+
+
+def test_sitemap_lastmod_times():
+    from datetime import datetime, timezone
+
+    from narrator.batch.runner import _timestamp
+
+    utc = timezone.utc
+    # a bare date is the end of that day: a page edited that day after we read it is redone
+    assert _timestamp("2025-01-01") == datetime(2025, 1, 2, tzinfo=utc).timestamp()
+    assert _timestamp("2025-01-01T10:00:00Z") == datetime(2025, 1, 1, 10, tzinfo=utc).timestamp()
+    assert _timestamp("2025-01-01T12:00:00+02:00") == \
+        datetime(2025, 1, 1, 10, tzinfo=utc).timestamp()
+    assert _timestamp("last tuesday") is None

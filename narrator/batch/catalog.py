@@ -42,7 +42,10 @@ CREATE TABLE IF NOT EXISTS articles (
     first_done_at REAL,
     updated_at    REAL,
     seconds       REAL,                 -- wall time of the last narration
-    timings       TEXT                  -- JSON: per-stage seconds, worker, peak RSS
+    timings       TEXT,                 -- JSON: per-stage seconds, worker, peak RSS, cache
+    etag          TEXT,                 -- validators of the fetched page (conditional GET)
+    last_modified TEXT,
+    fetched_at    REAL                  -- when the narrated page was read
 );
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source, key);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
@@ -76,6 +79,9 @@ class Row:
     updated_at: float | None
     seconds: float | None
     timings: str | None
+    etag: str | None = None
+    last_modified: str | None = None
+    fetched_at: float | None = None
 
     def as_dict(self) -> dict:
         out = dict(self.__dict__)
@@ -91,6 +97,14 @@ class Catalog:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(_SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Columns added after the first release, for catalogs made before them."""
+        have = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
+        for name, kind in (("etag", "TEXT"), ("last_modified", "TEXT"), ("fetched_at", "REAL")):
+            if name not in have:
+                self.db.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
 
     @classmethod
     def open_existing(cls, outdir: Path) -> "Catalog":
@@ -153,6 +167,8 @@ class Catalog:
             chapters=result.get("chapters"), mp3_bytes=result.get("mp3_bytes"),
             narrated_hash=content_hash, updated_at=now, seconds=result.get("seconds"),
             timings=json.dumps(result.get("timings") or {}, sort_keys=True),
+            etag=result.get("etag"), last_modified=result.get("last_modified"),
+            fetched_at=result.get("fetched_at"),
         )
         self._upsert(id, fields, first_done_at=now)
 

@@ -29,7 +29,9 @@ class Fetched:
     url: str  # after redirects
     body: bytes
     content_type: str | None
-    status: int
+    status: int  # 200-299, or 304 for a conditional GET whose page has not changed
+    etag: str | None = None
+    last_modified: str | None = None
 
 
 class _Host:
@@ -110,19 +112,28 @@ class Fetcher:
 
     # ------------------------------------------------------------------ requests
 
-    def fetch(self, url: str) -> Fetched:
+    def fetch(self, url: str, validators: dict | None = None) -> Fetched:
+        """GET `url`; with validators (etag, last_modified from an earlier answer) it is a
+        conditional GET that may answer 304 with an empty body."""
         _, host = self._host(url)
         if host.robots is not None and not host.robots.can_fetch(self.user_agent, url):
             raise FetchError(f"robots.txt disallows {url}")
-        return self._request(url, host, max_bytes=self.max_bytes, retries=self.retries)
+        headers = {}
+        if validators and validators.get("etag"):
+            headers["If-None-Match"] = validators["etag"]
+        if validators and validators.get("last_modified"):
+            headers["If-Modified-Since"] = validators["last_modified"]
+        return self._request(url, host, max_bytes=self.max_bytes, retries=self.retries,
+                             headers=headers)
 
-    def _request(self, url: str, host: _Host, *, max_bytes: int, retries: int) -> Fetched:
+    def _request(self, url: str, host: _Host, *, max_bytes: int, retries: int,
+                 headers: dict | None = None) -> Fetched:
         attempt = 0
         while True:
             try:
                 with host.slots:
                     self._wait_turn(host)
-                    return self._once(url, max_bytes)
+                    return self._once(url, max_bytes, headers or {})
             except FetchError as exc:
                 status = getattr(exc, "status", None)
                 transient = status is None or status == 429 or status >= 500
@@ -131,11 +142,12 @@ class Fetcher:
                 attempt += 1
                 time.sleep(min(getattr(exc, "retry_after", 0) or 2.0 ** attempt, 30.0))
 
-    def _once(self, url: str, max_bytes: int) -> Fetched:
+    def _once(self, url: str, max_bytes: int, headers: dict) -> Fetched:
         request = urllib.request.Request(url, headers={
             "User-Agent": self.user_agent,
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
             "Accept-Encoding": "gzip, deflate",
+            **headers,
         })
         self.requests += 1
         try:
@@ -148,8 +160,13 @@ class Fetcher:
                     raise _error(f"{url}: larger than {max_bytes} bytes", final=True)
                 body = _decode(body, response.headers.get("Content-Encoding"), max_bytes, url)
                 return Fetched(response.geturl(), body, response.headers.get("Content-Type"),
-                               response.status)
+                               response.status, response.headers.get("ETag"),
+                               response.headers.get("Last-Modified"))
         except urllib.error.HTTPError as exc:
+            if exc.code == 304 and headers:
+                return Fetched(url, b"", None, 304, exc.headers.get("ETag") or headers.get(
+                    "If-None-Match"), exc.headers.get("Last-Modified") or headers.get(
+                    "If-Modified-Since"))
             retry_after = exc.headers.get("Retry-After") if exc.headers else None
             raise _error(f"{url}: HTTP {exc.code}", status=exc.code,
                          retry_after=float(retry_after) if retry_after and retry_after.isdigit()

@@ -24,7 +24,7 @@ from typing import Callable
 
 from .. import __version__
 from ..errors import InputError, NarratorError
-from .catalog import Catalog
+from .catalog import Catalog, Row
 from .fetch import Fetcher
 from .layout import (LOCK_NAME, STAGING_DIR, clean_stale, outputs_complete, remove_outputs,
                      slug_for)
@@ -176,7 +176,7 @@ class _Run:
             self.executor = _make_executor(self.options)
         report.backend, report.workers = self.executor.kind, self.executor.workers
         window = self.window = max(2, 2 * self.executor.workers)
-        loads: deque[tuple[Future, Item]] = deque()  # handled in source order
+        loads: deque[tuple[Future, Item, Row | None]] = deque()  # handled in source order
         jobs: dict[Future, dict] = {}
         items = iter(self.items)
         exhausted = False
@@ -195,7 +195,7 @@ class _Run:
                         exhausted = True
                     else:
                         self.seen_keys.add(item.key)
-                        loads.append((loader.submit(item.load), item))
+                        self._start_load(item, loader, loads)
                 self._dispatch(jobs)
                 if not loads and not jobs:
                     break
@@ -205,8 +205,8 @@ class _Run:
                     if future in jobs:
                         self._finished(jobs.pop(future), future, jobs)
                 while loads and loads[0][0].done():
-                    future, item = loads.popleft()
-                    self._loaded(item, future, jobs)
+                    future, item, known = loads.popleft()
+                    self._loaded(item, future, known)
         finally:
             loader.shutdown(wait=False, cancel_futures=True)
             self.executor.close()
@@ -217,7 +217,34 @@ class _Run:
 
     # ------------------------------------------------------------------ steps
 
-    def _loaded(self, item: Item, future: Future, jobs: dict) -> None:
+    def _start_load(self, item: Item, loader: ThreadPoolExecutor, loads: deque) -> None:
+        """Read or fetch a page, unless the source says it has not changed since the
+        narration on disk (sitemap <lastmod>); a page fetched before is fetched with a
+        conditional GET (ETag, Last-Modified), so an unchanged site costs 304s only."""
+        row = self.catalog.by_key(self.source_name, item.key)
+        if not (row and row.status == "done" and row.settings_hash == self.settings
+                and row.narrated_hash == row.content_hash
+                and outputs_complete(self.outdir, row.slug, row.mp3_bytes)):
+            row = None
+        if row and item.lastmod and row.fetched_at:
+            changed = _timestamp(item.lastmod)
+            if changed is not None and changed < row.fetched_at:
+                self._unchanged(row, item)
+                return
+        validators = {"etag": row.etag, "last_modified": row.last_modified} if row else None
+        loads.append((loader.submit(item.load, validators), item, row))
+
+    def _unchanged(self, row: Row, item: Item) -> None:
+        if row.id in self.seen_ids:
+            self.report.duplicates.append({"id": row.id, "key": item.key})
+            self.events.item("duplicate", row.id, f"also at {item.key}")
+            return
+        self.seen_ids.add(row.id)
+        self.report.articles += 1
+        self.report.skipped += 1
+        self.events.item("skipped", row.id)
+
+    def _loaded(self, item: Item, future: Future, known: Row | None) -> None:
         try:
             loaded: Loaded = future.result()
         except Exception as exc:
@@ -230,6 +257,9 @@ class _Run:
                                        error=message)
             self.report.failed.append({"id": article, "error": message})
             self.events.item("failed", article, message)
+            return
+        if loaded.not_modified and known is not None:
+            self._unchanged(known, item)
             return
         article = article_id(loaded, item.key)
         if article in self.seen_ids:
@@ -253,7 +283,9 @@ class _Run:
         job = dict(id=article, key=item.key, hash=digest, slug=(row.slug if row and row.slug
                                                                else slug_for(article)),
                    html=loaded.html, url=loaded.url, content_type=loaded.content_type,
-                   outdir=str(self.outdir), options=self.options.narrate_options(), attempt=0)
+                   outdir=str(self.outdir), options=self.options.narrate_options(),
+                   etag=loaded.etag, last_modified=loaded.last_modified,
+                   fetched_at=loaded.fetched_at)
         self.ready.append(job)
 
     def _dispatch(self, jobs: dict) -> None:
@@ -296,6 +328,8 @@ class _Run:
                 f"the worker's files are not in {self.outdir / 'audio'} (with Dask, OUTDIR must"
                 f" be shared storage mounted at the same path on every worker)"))
         if result.get("ok"):
+            result = dict(result, etag=job.get("etag"), last_modified=job.get("last_modified"),
+                          fetched_at=job.get("fetched_at"))
             self.catalog.record_done(id=article, source=self.source_name, key=job["key"],
                                      content_hash=job["hash"], settings_hash=self.settings,
                                      slug=job["slug"], result=result)
@@ -355,6 +389,23 @@ def _make_executor(options: BatchOptions):
     if workers < 1:
         raise InputError("--workers must be at least 1")
     return LocalExecutor(workers)
+
+
+def _timestamp(text: str) -> float | None:
+    """A sitemap's W3C datetime as a POSIX time. A bare date counts as the end of that day,
+    so a page changed later on the day it was fetched is not taken as unchanged."""
+    from datetime import datetime, timedelta, timezone
+
+    text = text.strip()
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if len(text) <= 10:
+        parsed += timedelta(days=1)
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
 
 
 def _message(exc: BaseException) -> str:

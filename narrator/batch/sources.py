@@ -16,7 +16,8 @@ from __future__ import annotations
 import gzip
 import os
 import re
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
@@ -34,13 +35,18 @@ class Loaded:
     html: bytes
     url: str | None
     content_type: str | None
+    etag: str | None = None
+    last_modified: str | None = None
+    not_modified: bool = False  # a conditional GET answered 304: the catalog's copy holds
+    fetched_at: float = field(default_factory=time.time)
 
 
 @dataclass(frozen=True)
 class Item:
     key: str
     url: str | None
-    load: Callable[[], Loaded]
+    load: Callable[..., Loaded]  # load(validators=None); validators: etag, last_modified
+    lastmod: str | None = None  # from the sitemap (<lastmod>) or Atom feed (<updated>)
 
 
 def is_url(text: str) -> bool:
@@ -116,7 +122,7 @@ def _read_head(path: Path) -> bytes:
 
 
 def _file_item(path: Path) -> Item:
-    def load() -> Loaded:
+    def load(validators: dict | None = None) -> Loaded:
         try:
             if path.stat().st_size > MAX_FILE_BYTES:
                 raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes")
@@ -126,14 +132,16 @@ def _file_item(path: Path) -> Item:
     return Item(str(path), None, load)
 
 
-def _url_item(url: str, fetcher: Fetcher) -> Item:
-    def load() -> Loaded:
-        got = fetcher.fetch(url)
+def _url_item(url: str, fetcher: Fetcher, lastmod: str | None = None) -> Item:
+    def load(validators: dict | None = None) -> Loaded:
+        got = fetcher.fetch(url, validators)
+        if got.status == 304:
+            return Loaded(b"", got.url, None, got.etag, got.last_modified, not_modified=True)
         kind = (got.content_type or "").split(";")[0].strip().lower()
         if kind and kind not in ("text/html", "application/xhtml+xml"):
             raise FetchError(f"{url}: not an HTML page ({kind})")
-        return Loaded(got.body, got.url, got.content_type)
-    return Item(url, url, load)
+        return Loaded(got.body, got.url, got.content_type, got.etag, got.last_modified)
+    return Item(url, url, load, lastmod)
 
 
 def _folder_items(root: Path) -> Iterator[Item]:
@@ -187,7 +195,7 @@ def _warc_items(path: Path) -> Iterator[Item]:
 
 
 def _preloaded(key: str, url: str, body: bytes, kind: str) -> Item:
-    def load() -> Loaded:
+    def load(validators: dict | None = None) -> Loaded:
         if len(body) > MAX_FILE_BYTES:
             raise InputError(f"{url}: larger than {MAX_FILE_BYTES} bytes")
         return Loaded(body, url, kind)
@@ -216,13 +224,15 @@ def _list_items(path: Path, fetcher: Fetcher) -> Iterator[Item]:
 
 def _feed_items(where: str, fetcher: Fetcher) -> Iterator[Item]:
     seen: set[str] = set()
-    for url in _feed_urls(where, fetcher, depth=0):
+    for url, lastmod in _feed_urls(where, fetcher, depth=0):
         if url and url not in seen:
             seen.add(url)
-            yield _url_item(url, fetcher)
+            yield _url_item(url, fetcher, lastmod)
 
 
-def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[str]:
+def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[tuple[str | None,
+                                                                           str | None]]:
+    """(article URL, when it last changed if the sitemap or feed says) for each entry."""
     if is_url(where):
         got = fetcher.fetch(where)
         body, base = got.body, got.url
@@ -243,8 +253,10 @@ def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[str]:
             if child:
                 yield from _feed_urls(child, fetcher, depth + 1)
     elif kind == "urlset":
-        for loc in _texts(root, "url", "loc"):
-            yield _absolute(loc, base, where)
+        for element in (e for e in root if _local(e.tag) == "url"):
+            loc = _child_text(element, "loc")
+            if loc:
+                yield _absolute(loc, base, where), _child_text(element, "lastmod")
     elif kind in ("rss", "RDF"):
         for item in (e for e in root.iter() if _local(e.tag) == "item"):
             link = _child_text(item, "link")
@@ -253,13 +265,13 @@ def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[str]:
                 if guid is not None and guid.get("isPermaLink", "true") != "false":
                     link = (guid.text or "").strip()
             if link:
-                yield _absolute(link, base, where)
+                yield _absolute(link, base, where), None
     elif kind == "feed":
         for entry in (e for e in root if _local(e.tag) == "entry"):
             links = [c for c in entry if _local(c.tag) == "link"]
             chosen = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
             if chosen is not None and chosen.get("href"):
-                yield _absolute(chosen.get("href"), base, where)
+                yield _absolute(chosen.get("href"), base, where), _child_text(entry, "updated")
     else:
         raise InputError(f"{where}: not a sitemap, RSS or Atom feed (root element <{kind}>)")
 
