@@ -212,7 +212,11 @@ def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: di
                 out.append(RawBlock("quote", text, attribution=quotes.get(norm_phrase(text))))
         elif tag == "table":
             rows = [[squash(_xml_text(c)) for c in r if c.tag == "cell"] for r in el.iter("row")]
-            table_block(out, options, log, squash(_xml_text(el)), rows, note)
+            if max((len(c) for r in rows for c in r), default=0) > 200:
+                for cell in el.iter("cell"):  # a layout table: its cells are the page's text
+                    children(cell)
+            else:
+                table_block(out, options, log, squash(_xml_text(el)), rows, note)
         elif tag in ("p", "code", "hi", "ref", "item", "cell"):
             text = squash(_xml_text(el))
             if text:
