@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import feedparser
 import pytest
 
 from narrator.batch.fetch import Fetcher, FetchError
@@ -161,6 +162,21 @@ def test_sitemap_by_url_is_fetched_politely_and_narrated(site, tmp_path):
     pages = [(p, code) for p, code in site.statuses if p.startswith("/articles/")]
     assert sorted(pages) == sorted([(f"/articles/{n}.html", 304) for n in range(3)]
                                    + [("/articles/missing.html", 404)]), pages
+
+    # A page that cannot be had for a while: recorded as failed, its narration kept; once
+    # it answers again (304: unchanged) it is done again, without being re-narrated.
+    kept = site.files.pop("/articles/2.html")
+    report = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                       timeout=300).stdout)
+    assert urls[2] in {f["id"] for f in report["failed"]} or \
+        ids["2"] in {f["id"] for f in report["failed"]}, report
+    assert rows(outdir)[ids["2"]]["status"] == "failed"
+    assert len(feedparser.parse(str(outdir / "feed.xml")).entries) == 3
+    site.files["/articles/2.html"] = kept
+    report = json.loads(subprocess.run(command, capture_output=True, text=True,
+                                       timeout=300).stdout)
+    assert report["narrated"] == 0 and report["skipped"] == 3, report
+    assert rows(outdir)[ids["2"]]["status"] == "done"
 
     # A sitemap that says the pages have not changed since: not even a conditional GET.
     site.add("/sitemap.xml", sitemap(urls, "2020-06-01T10:00:00+00:00"), "application/xml")

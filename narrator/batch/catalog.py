@@ -75,6 +75,7 @@ class Row:
     chapters: int | None
     mp3_bytes: int | None
     narrated_hash: str | None
+    narrated_settings: str | None
     first_done_at: float | None
     updated_at: float | None
     seconds: float | None
@@ -102,7 +103,8 @@ class Catalog:
     def _migrate(self) -> None:
         """Columns added after the first release, for catalogs made before them."""
         have = {r[1] for r in self.db.execute("PRAGMA table_info(articles)")}
-        for name, kind in (("etag", "TEXT"), ("last_modified", "TEXT"), ("fetched_at", "REAL")):
+        for name, kind in (("etag", "TEXT"), ("last_modified", "TEXT"), ("fetched_at", "REAL"),
+                           ("narrated_settings", "TEXT")):
             if name not in have:
                 self.db.execute(f"ALTER TABLE articles ADD COLUMN {name} {kind}")
 
@@ -165,7 +167,7 @@ class Catalog:
             language=result.get("language"), published=result.get("published"),
             image_url=result.get("image_url"), duration=result.get("duration"),
             chapters=result.get("chapters"), mp3_bytes=result.get("mp3_bytes"),
-            narrated_hash=content_hash, updated_at=now, seconds=result.get("seconds"),
+            narrated_hash=content_hash, narrated_settings=settings_hash, updated_at=now, seconds=result.get("seconds"),
             timings=json.dumps(result.get("timings") or {}, sort_keys=True),
             etag=result.get("etag"), last_modified=result.get("last_modified"),
             fetched_at=result.get("fetched_at"),
@@ -174,10 +176,20 @@ class Catalog:
 
     def record_failed(self, *, id: str, source: str, key: str, content_hash: str | None,
                       settings_hash: str | None, error: str) -> None:
-        fields = dict(source=source, key=key, content_hash=content_hash,
-                      settings_hash=settings_hash, status="failed", error=error,
+        """A failed attempt. Without hashes (the page could not even be read) the row keeps
+        the ones it had: they describe what was last attempted, which has not changed."""
+        fields = dict(source=source, key=key, status="failed", error=error,
                       updated_at=time.time())
+        if content_hash is not None:
+            fields.update(content_hash=content_hash, settings_hash=settings_hash)
         self._upsert(id, fields)
+
+    def record_unchanged(self, article_id: str) -> None:
+        """The page is again the one narrated on disk (after a failed read or a failed
+        re-narration of an edit that was since undone): the row is done again."""
+        self.db.execute("UPDATE articles SET status = 'done', error = NULL, "
+                        "content_hash = narrated_hash, settings_hash = narrated_settings "
+                        "WHERE id = ? AND status != 'done'", (article_id,))
 
     def _upsert(self, article_id: str, fields: dict, first_done_at: float | None = None) -> None:
         names = list(fields)

@@ -222,9 +222,7 @@ class _Run:
         narration on disk (sitemap <lastmod>); a page fetched before is fetched with a
         conditional GET (ETag, Last-Modified), so an unchanged site costs 304s only."""
         row = self.catalog.by_key(self.source_name, item.key)
-        if not (row and row.status == "done" and row.settings_hash == self.settings
-                and row.narrated_hash == row.content_hash
-                and outputs_complete(self.outdir, row.slug, row.mp3_bytes)):
+        if not self._on_disk(row):
             row = None
         if row and item.lastmod and row.fetched_at:
             changed = _timestamp(item.lastmod)
@@ -234,12 +232,21 @@ class _Run:
         validators = {"etag": row.etag, "last_modified": row.last_modified} if row else None
         loads.append((loader.submit(item.load, validators), item, row))
 
+    def _on_disk(self, row: Row | None, digest: str | None = None) -> bool:
+        """Is there a complete narration of this row, made with these settings (and of the
+        page with this content hash, when given)?"""
+        return (row is not None and row.narrated_hash is not None
+                and (digest is None or row.narrated_hash == digest)
+                and row.narrated_settings == self.settings
+                and outputs_complete(self.outdir, row.slug, row.mp3_bytes))
+
     def _unchanged(self, row: Row, item: Item) -> None:
         if row.id in self.seen_ids:
             self.report.duplicates.append({"id": row.id, "key": item.key})
             self.events.item("duplicate", row.id, f"also at {item.key}")
             return
         self.seen_ids.add(row.id)
+        self.catalog.record_unchanged(row.id)
         self.report.articles += 1
         self.report.skipped += 1
         self.events.item("skipped", row.id)
@@ -270,12 +277,12 @@ class _Run:
         self.report.articles += 1
         digest = content_hash(loaded.html)
         row = self.catalog.get(article)
-        same = row is not None and row.content_hash == digest and row.settings_hash == self.settings
-        if same and row.status == "done" and row.narrated_hash == digest and \
-                outputs_complete(self.outdir, row.slug, row.mp3_bytes):
+        if self._on_disk(row, digest):
+            self.catalog.record_unchanged(article)
             self.report.skipped += 1
             self.events.item("skipped", article)
             return
+        same = row is not None and row.content_hash == digest and row.settings_hash == self.settings
         if same and row.status == "failed" and not self.options.retry_failed:
             self.report.still_failed.append({"id": article, "error": row.error})
             self.events.item("still failed", article, row.error or "")
