@@ -50,7 +50,8 @@ def line(label: str, report: dict) -> str:
     rss = report["peak_rss_mb"].values()
     return (f"{label:<28} {report['narrated']:>4} narrated in {wall:7.2f} s = "
             f"{report['narrated'] / wall:5.2f} articles/s, "
-            f"{report['audio_seconds'] / wall:6.1f} s of audio per s; "
+            f"{report['audio_seconds'] / wall:6.1f} s of audio per s, "
+            f"{report['worker_cpu_seconds'] / wall:4.2f} cores busy; "
             f"peak RSS per worker {min(rss, default=0):.0f}-{max(rss, default=0):.0f} MB, "
             f"batch process {report['batch_peak_rss_mb']:.0f} MB")
 

@@ -85,6 +85,7 @@ class Report:
     wall_seconds: float = 0.0
     peak_rss_mb: dict = field(default_factory=dict)  # worker -> MB
     batch_peak_rss_mb: float = 0.0  # this (the catalog-writing) process
+    worker_cpu_seconds: float = 0.0  # CPU the narrations used (workers and their ffmpeg)
     feed: str | None = None
     cleaned: list = field(default_factory=list)
 
@@ -325,6 +326,7 @@ class _Run:
         except Exception as exc:  # Dask: KilledWorker, lost connection...
             result = {"ok": False, "error": f"worker failure: {_message(exc)}"}
         timings = result.get("timings") or {}
+        self.report.worker_cpu_seconds += timings.get("cpu_seconds") or 0.0
         if timings.get("worker"):
             rss = self.report.peak_rss_mb
             rss[timings["worker"]] = max(rss.get(timings["worker"], 0), timings["peak_rss_mb"])

@@ -21,8 +21,15 @@ from ..errors import NarratorError
 from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
 
 
+def _cpu() -> float:
+    own, children = (resource.getrusage(resource.RUSAGE_SELF),
+                     resource.getrusage(resource.RUSAGE_CHILDREN))  # children: ffmpeg
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def narrate_job(job: dict) -> dict:
     started = time.perf_counter()
+    cpu_started = _cpu()
     outdir = Path(job["outdir"])
     slug = job["slug"]
     staging = outdir / STAGING_DIR / f"{slug}.{uuid.uuid4().hex[:12]}"
@@ -66,6 +73,7 @@ def narrate_job(job: dict) -> dict:
     result["timings"] = {
         "stages": {k: round(v, 3) for k, v in stages.items() if isinstance(v, (int, float))},
         "worker": f"{socket.gethostname()}:{os.getpid()}",
+        "cpu_seconds": round(_cpu() - cpu_started, 3),
         "cache": dict(getattr(narration, "cache", None) or {}) if result["ok"] else {},
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
