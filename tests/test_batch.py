@@ -276,3 +276,34 @@ def test_a_worker_process_that_dies_fails_only_its_article(tmp_path):
     for row in catalog.values():
         if row["status"] == "done":
             check_outputs(tmp_path / "out", row)
+
+
+def test_feed_survives_odd_metadata_and_uses_the_articles_dates():
+    from narrator.batch.catalog import Row
+    from narrator.batch.feed import render_feed
+
+    fields = {name: None for name in Row.__dataclass_fields__}
+    rows_ = [
+        Row(**dict(fields, id="https://a.example/x", source="s", key="k1", status="done",
+                   attempts=1, slug="x-1", title="Caf\u00e9 <b>&</b> \x0bcontrol\x01",
+                   description="Line \x1f one", url="https://a.example/x", language="fr",
+                   published="2024-05-06T07:08:09+02:00", duration=61.4, mp3_bytes=1234,
+                   narrated_hash="h")),
+        Row(**dict(fields, id="/archive/y.html", source="s", key="k2", status="done",
+                   attempts=1, slug="y-2", title="Sans date", language="fr",
+                   published="not a date", duration=5.0, mp3_bytes=99, narrated_hash="h",
+                   first_done_at=1_700_000_000.0)),
+    ]
+    xml = render_feed(rows_, base="https://cdn.example/p/", artwork="artwork.png", title=None)
+    parsed = feedparser.parse(xml)
+    assert not parsed.bozo, parsed.bozo_exception
+    first, second = parsed.entries
+    assert first.title == "Café <b>&</b> control"  # escaped in the XML, control chars gone
+    assert first.published_parsed[:6] == (2024, 5, 6, 5, 8, 9)  # in UTC
+    assert second.published_parsed[:3] == (2023, 11, 14)  # when first narrated
+    assert first.enclosures[0].href == "https://cdn.example/p/audio/x-1.mp3"
+    assert first.itunes_duration == "61"
+    assert first.id != second.id and first.id == render_feed(
+        rows_[:1], base="https://other.example/", artwork="a.png", title="t").split(
+        '<guid isPermaLink="false">')[1].split("<")[0]
+    assert parsed.feed.language == "fr" and parsed.feed.title == "a.example: narrated articles"

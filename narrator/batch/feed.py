@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import email.utils
 import hashlib
+import re
 import struct
 import time
 import uuid
@@ -17,13 +18,25 @@ from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
-from xml.sax.saxutils import escape, quoteattr
+from xml.sax.saxutils import escape as _escape
+from xml.sax.saxutils import quoteattr as _quoteattr
 
 from .. import __version__
 from .catalog import Catalog, Row
 from .layout import AUDIO_DIR, atomic_write
 
 FEED_NAME = "feed.xml"
+# Characters XML 1.0 forbids (C0 controls but tab, LF, CR; surrogates; U+FFFE/FFFF): a page
+# that carries one must not make the whole feed unreadable.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def escape(text: str) -> str:
+    return _escape(_NOT_XML.sub("", text))
+
+
+def quoteattr(text: str) -> str:
+    return _quoteattr(_NOT_XML.sub("", text))
 ARTWORK_NAMES = ("artwork.jpg", "artwork.png")
 PODCAST_NS_UUID = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # Podcasting 2.0 guid
 
