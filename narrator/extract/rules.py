@@ -150,12 +150,10 @@ def union_xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
     return etree.XPath(" | ".join(parts))
 
 
-def matches(file: _File, tree, raw_head: str) -> bool:
+def matches(file: _File, tree, raw_head: str, generator: str) -> bool:
     detect = file.data.get("detect")
     if not detect:
         return file.name == "generic"
-    generator = " ".join(m.get("content") or "" for m in tree.iter("meta")
-                         if (m.get("name") or "").lower() == "generator").lower()
     if any(g.lower() in generator for g in detect.get("generator", [])):
         return True
     if any(s in raw_head for s in detect.get("contains", [])):
@@ -221,8 +219,11 @@ def load_user_rules(paths: Sequence[Path]) -> tuple[_File, ...]:
 def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequence[str] = ()) -> RuleSet:
     """The merged rule set for this page: generic + detected CMS sets + user files."""
     rs = RuleSet()
+    head = tree.find("head")
+    generator = " ".join(m.get("content") or "" for m in (head if head is not None else tree).iter("meta")
+                         if (m.get("name") or "").lower() == "generator").lower()
     for f in builtin_files():
-        if (f.name in only) if only else matches(f, tree, raw_head):
+        if (f.name in only) if only else matches(f, tree, raw_head, generator):
             _merge(rs, f.name, f.data)
     for f in load_user_rules(user):
         _merge(rs, f"{f.name} ({f.path})", f.data)

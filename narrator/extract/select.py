@@ -77,7 +77,7 @@ def _flatten(node, out: list) -> str | None:
 class MultiSelector:
     def __init__(self, rules):
         self.by_tag: dict[str, list[_Compound]] = {}
-        self.by_attr: dict[str, tuple[re.Pattern | None, list[_Compound]]] = {}
+        self.by_attr: dict[str, tuple] = {}  # attr -> (regex, {needle: compounds}) or (None, compounds)
         self.complex: list = []
         needles: dict[str, list] = {}
         for rule in rules:
@@ -95,13 +95,14 @@ class MultiSelector:
                     self.by_tag.setdefault(tag or "*", []).append(comp)
                     continue
                 kind, attr, value = conds[0]
-                needles.setdefault(attr, [])
-                needles[attr].append(None if kind == "exists" or not value else value)
-                self.by_attr.setdefault(attr, (None, []))[1].append(comp)
-        for attr, (_, comps) in list(self.by_attr.items()):
-            values = needles[attr]
-            rx = None if any(v is None for v in values) else re.compile("|".join(map(re.escape, set(values))))
-            self.by_attr[attr] = (rx, comps)
+                needle = None if kind == "exists" or not value else value
+                needles.setdefault(attr, {}).setdefault(needle, []).append(comp)
+        for attr, by_needle in needles.items():
+            if None in by_needle:  # [attr] alone: every element with the attribute is a candidate
+                self.by_attr[attr] = (None, [c for comps in by_needle.values() for c in comps])
+            else:  # longest first, so the regex reports the most specific needle
+                rx = re.compile("|".join(map(re.escape, sorted(by_needle, key=len, reverse=True))))
+                self.by_attr[attr] = (rx, by_needle)
 
     def hits(self, root) -> list[tuple[object, str]]:
         """(element, rule source) for each matching element, in document order, once each."""
@@ -124,9 +125,14 @@ class MultiSelector:
                     if entry is None:
                         continue
                     rx, comps = entry
-                    if rx is not None and not rx.search(value):
-                        continue
-                    for comp in comps:
+                    if rx is None:
+                        candidates = comps
+                    else:
+                        hits = rx.findall(value)
+                        if not hits:
+                            continue
+                        candidates = [c for h in hits for c in comps[h]]
+                    for comp in candidates:
                         if comp.match(el):
                             found = comp.source
                             break
