@@ -16,7 +16,8 @@ import os
 import resource
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import (FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor,
+                                wait)
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -308,8 +309,9 @@ class _Run:
             self._submit(self.ready.popleft(), jobs)
 
     def _submit(self, job: dict, jobs: dict) -> None:
+        future = self.executor.submit(job)
         job["generation"] = getattr(self.executor, "generation", 0)
-        jobs[self.executor.submit(job)] = job
+        jobs[future] = job
 
     def _finished(self, job: dict, future: Future, jobs: dict) -> None:
         try:
@@ -323,6 +325,9 @@ class _Run:
                 self.suspects.append(job)
                 return
             result = {"ok": False, "error": "the worker process died while narrating it"}
+        except CancelledError:  # its pool was dropped after another worker died: again
+            self.ready.append(job)
+            return
         except Exception as exc:  # Dask: KilledWorker, lost connection...
             result = {"ok": False, "error": f"worker failure: {_message(exc)}"}
         timings = result.get("timings") or {}
