@@ -253,7 +253,7 @@ def crash_on_marker(job: dict) -> dict:
     return narrate_job(job)
 
 
-def test_a_worker_process_that_dies_fails_only_its_article(tmp_path):
+def test_a_worker_process_that_dies_fails_only_its_article_and_workers_recycle(tmp_path):
     from narrator.batch import BatchOptions, run_batch
     from narrator.batch.executors import LocalExecutor
 
@@ -266,9 +266,11 @@ def test_a_worker_process_that_dies_fails_only_its_article(tmp_path):
     page = sorted(archive.rglob("*.html"))[0].read_bytes()
     (archive / "crash.html").write_bytes(page.replace(b"?part=0", b"?part=crash")
                                          .replace(b"</body>", b"<!-- KILL-THIS-WORKER --></body>"))
+    # recycle_after=1: each pool takes 2 jobs, then a fresh pool (new processes) takes over
     report = run_batch(str(archive), tmp_path / "out", BatchOptions(engine="espeak", workers=2),
-                       executor=CrashingExecutor(2))
+                       executor=CrashingExecutor(2, recycle_after=1))
     assert report.narrated == 3, report.failed
+    assert len(report.peak_rss_mb) >= 3  # worker processes were recycled
     (failure,) = report.failed
     assert failure["id"].endswith("?part=crash") and "worker process died" in failure["error"]
     catalog = rows(tmp_path / "out")
