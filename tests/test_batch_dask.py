@@ -45,6 +45,15 @@ def test_warc_archive_on_a_dask_local_cluster(tmp_path):
                                           timeout=300).stdout)
         assert again["narrated"] == 0 and again["skipped"] == PAGES
 
+        # Workers that cannot see OUTDIR (not shared storage): refused before any work.
+        executor = DaskExecutor(cluster.scheduler_address)
+        try:
+            with pytest.raises(NarratorError, match="cannot see .* shared storage"):
+                executor.check_outdir(tmp_path / "elsewhere" / ".batch.lock")
+            executor.check_outdir(outdir / ".batch.lock")
+        finally:
+            executor.close()
+
     catalog = rows(outdir)
     assert len(catalog) == PAGES and all(r["status"] == "done" for r in catalog.values())
     for row in catalog.values():

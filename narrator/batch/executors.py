@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
 
 from ..errors import NarratorError
 from .worker import narrate_job
@@ -89,6 +90,15 @@ class DaskExecutor:
         info = self.client.scheduler_info()
         workers = info.get("workers", {}) if isinstance(info, dict) else {}
         self.workers = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+
+    def check_outdir(self, marker: Path) -> None:
+        """Fail before any work if a worker cannot see OUTDIR (`marker` is a file in it)."""
+        seen = self.client.run(os.path.exists, str(marker))
+        blind = sorted(address for address, ok in seen.items() if not ok)
+        if blind:
+            raise NarratorError(
+                f"Dask worker(s) {', '.join(blind)} cannot see {marker.parent}: OUTDIR must be "
+                f"shared storage mounted at the same path on every worker")
 
     def submit(self, job: dict) -> Future:
         done: Future = Future()

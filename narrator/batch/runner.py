@@ -177,6 +177,8 @@ class _Run:
         if self.executor is None:
             self.executor = _make_executor(self.options)
         report.backend, report.workers = self.executor.kind, self.executor.workers
+        if hasattr(self.executor, "check_outdir"):
+            self.executor.check_outdir(self.outdir / LOCK_NAME)
         window = self.window = max(2, 2 * self.executor.workers)
         loads: deque[tuple[Future, Item, Row | None]] = deque()  # handled in source order
         jobs: dict[Future, dict] = {}
