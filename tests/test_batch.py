@@ -309,3 +309,21 @@ def test_feed_survives_odd_metadata_and_uses_the_articles_dates():
         rows_[:1], base="https://other.example/", artwork="a.png", title="t").split(
         '<guid isPermaLink="false">')[1].split("<")[0]
     assert parsed.feed.language == "fr" and parsed.feed.title == "a.example: narrated articles"
+
+
+def test_settings_that_change_the_sound_re_narrate_and_others_do_not(tmp_path):
+    from narrator.batch import BatchOptions
+
+    rules = tmp_path / "site.toml"
+    rules.write_text('name = "site"\n[drop]\nselectors = [".promo"]\n')
+    base = BatchOptions(engine="espeak", rules=(str(rules),))
+    assert base.settings_hash() == BatchOptions(engine="espeak", rules=(str(rules),),
+                                                workers=7, base_url="https://x/").settings_hash()
+    for other in (BatchOptions(engine="espeak", rules=(str(rules),), bitrate_kbps=96),
+                  BatchOptions(engine="espeak", rules=(str(rules),), voice="en"),
+                  BatchOptions(engine="auto", rules=(str(rules),)),
+                  BatchOptions(engine="espeak")):
+        assert other.settings_hash() != base.settings_hash()
+    before = base.settings_hash()
+    rules.write_text('name = "site"\n[drop]\nselectors = [".promo", ".aside"]\n')
+    assert base.settings_hash() != before  # the rules file's content counts, not its name

@@ -40,6 +40,7 @@ class BatchOptions:
     language: str | None = None
     bitrate_kbps: int = 64
     engine_options: dict = field(default_factory=dict)
+    rules: tuple[str, ...] = ()  # extra site rules files (TOML), as for `narrator narrate`
     workers: int | None = None  # None = one per core
     dask_scheduler: str | None = None
     prune: bool = False
@@ -58,10 +59,13 @@ class BatchOptions:
         already runs one article per core, nested pools would only oversubscribe."""
         return dict(engine=self.engine, voice=self.voice, language=self.language,
                     bitrate_kbps=self.bitrate_kbps, engine_options=dict(self.engine_options),
-                    workers=1)
+                    rules=tuple(Path(r) for r in self.rules), workers=1)
 
     def settings_hash(self) -> str:
+        """What the narration of an unchanged page depends on: a change re-narrates it."""
         settings = {k: v for k, v in self.narrate_options().items() if k != "workers"}
+        settings["rules"] = [hashlib.sha256(Path(r).read_bytes()).hexdigest() if
+                             Path(r).is_file() else str(r) for r in self.rules]
         payload = json.dumps([__version__, settings], sort_keys=True, default=str)
         return hashlib.sha256(payload.encode()).hexdigest()[:16]
 

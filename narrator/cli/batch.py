@@ -28,6 +28,8 @@ def batch_command(
     voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language override."),
     bitrate: int = typer.Option(64, "--bitrate", min=8, max=320, help="MP3 bitrate, kbit/s."),
+    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); "
+                                     "repeatable. Editing one re-narrates the articles."),
     workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1,
                                           help="Articles narrated at once (default: cores)."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDR",
@@ -55,9 +57,13 @@ def batch_command(
         raise InputError(f"unexpected argument {status_dir} (OUTDIR goes after -o)")
     if output is None:
         raise InputError("missing -o OUTDIR")
+    for path in rules:
+        if not path.is_file():
+            raise InputError(f"no such rules file: {path}")
     from ..batch import BatchOptions, run_batch
 
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
+                           rules=tuple(str(r.resolve()) for r in rules),
                            workers=workers, dask_scheduler=dask_scheduler, prune=prune,
                            retry_failed=retry_failed, base_url=base_url, feed_title=feed_title,
                            fetch_delay=delay, per_host=per_host)
