@@ -114,8 +114,8 @@ def _lca(elements):
     return common
 
 
-def _content_root(tree, rs: RuleSet):
-    for rule in rs.content:
+def _content_root(tree, rs: RuleSet, fallback: bool = False):
+    for rule in (rs.fallback if fallback else rs.content):
         found = compile_selector(rule.value)(tree)
         found = [f for f in found if not any(a in found for a in f.iterancestors())]
         if not found:
@@ -129,6 +129,11 @@ def _content_root(tree, rs: RuleSet):
         if len(text_of(root)) >= MIN_CONTENT_CHARS:
             return root, rule.source
     return None, None
+
+
+def _has_text(blocks) -> bool:
+    body = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind in ("p", "quote", "list"))
+    return len(body.strip()) >= 20
 
 
 def _guess_language(text: str, rs: RuleSet) -> str | None:
@@ -168,10 +173,16 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         raw = _trafilatura(tree, url, rs, log, note)
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
+    if not dom_path and not _has_text(blocks):
+        # trafilatura found nothing it trusts: walk the page's declared article container
+        root, source = _content_root(tree, rs, fallback=True)
+        if root is not None:
+            engine = f"content root from fallback rule {source} (trafilatura found no text)"
+            blocks = process(walk_dom(root, rs.options, log, note), meta.title, rs, log, dom_path=True)
+    if not _has_text(blocks):
+        raise NoArticleError("no article text found on the page")
     sections = to_sections(blocks, log)
     body_text = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind != "h")
-    if len(body_text.strip()) < 20 or not any(b.kind in ("p", "quote", "list") for b in blocks):
-        raise NoArticleError("no article text found on the page")
     if not meta.language:
         lang = _guess_language(body_text, rs) or "en"
         meta = _replace(meta, language=lang)
@@ -205,7 +216,8 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
-                                      with_metadata=False, deduplicate=False)
+                                      with_metadata=False, deduplicate=False,
+                                      favor_precision=True)  # measured: P +0.009, R -0.007
     if doc is None or doc.body is None:
         return []
     raw = from_trafilatura(doc.body, rs.options, log, note, quotes)

@@ -55,6 +55,7 @@ class Rule:
 class RuleSet:
     names: list[str] = field(default_factory=list)
     content: list[Rule] = field(default_factory=list)
+    fallback: list[Rule] = field(default_factory=list)
     keep: list[Rule] = field(default_factory=list)
     drop: list[Rule] = field(default_factory=list)
     phrases: dict[str, str] = field(default_factory=dict)      # normalised phrase -> source
@@ -168,6 +169,10 @@ def _merge(rs: RuleSet, name: str, data: dict) -> None:
     for rule in content:
         compile_selector(rule.value)
     rs.content[:0] = content  # later sets are more specific: they are tried first
+    fallback = [Rule(sel, src(f"fallback {sel}")) for sel in data.get("content", {}).get("fallback", [])]
+    for rule in fallback:
+        compile_selector(rule.value)
+    rs.fallback[:0] = fallback
     for sel in data.get("keep", {}).get("selectors", []):
         compile_selector(sel)
         rs.keep.append(Rule(sel, src(f"keep {sel}")))
