@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import resource
+import shutil
 import time
 from collections import deque
 from concurrent.futures import (FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor,
@@ -147,7 +148,8 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
     catalog = Catalog(outdir)
     try:
         report = _Run(source, outdir, options, events, catalog, executor).run()
-    finally:
+    finally:  # also on Ctrl-C: the workers have stopped, what they staged is of no use
+        shutil.rmtree(outdir / STAGING_DIR, ignore_errors=True)
         catalog.close()
         lock.release()
     report.wall_seconds = round(time.perf_counter() - started, 3)
@@ -394,10 +396,6 @@ class _Run:
             row.duration or 0.0 for row in self.catalog.published_rows())
         self.report.feed = str(write_feed(self.catalog, self.outdir, base_url=base_url,
                                           title=self.catalog.get_meta("feed_title")))
-        staging = self.outdir / STAGING_DIR
-        if staging.exists():
-            import shutil
-            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _make_executor(options: BatchOptions):
