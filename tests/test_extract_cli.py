@@ -134,3 +134,15 @@ def test_size_cap_option(page_file):
     proc = run(str(page_file), "--max-size", "100")
     assert proc.returncode == 2
     assert b"larger than" in proc.stderr or b"size cap" in proc.stderr
+
+
+def test_rules_from_config_file(tmp_path, monkeypatch, page_file):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "ledger.toml").write_text('[drop.phrases]\nen = ["What it costs"]\n', "utf-8")
+    config = tmp_path / "config.toml"
+    config.write_text('[extract]\nrules = ["rules/ledger.toml"]\n', "utf-8")
+    monkeypatch.setenv("NARRATOR_CONFIG", str(config))
+    proc = run(str(page_file), "--explain")
+    assert proc.returncode == 0, proc.stderr
+    assert b"What it costs" not in proc.stdout
+    assert b"ledger" in proc.stderr

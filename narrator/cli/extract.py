@@ -40,7 +40,8 @@ def extract_command(
                                "(metadata and sections)."),
     explain: bool = typer.Option(False, "--explain", help="Also show what was dropped and which rule "
                                  "or heuristic dropped it (on stderr with --format text)."),
-    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); repeatable."),
+    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); repeatable. "
+                                     "Files listed in the config file's [extract] rules apply too."),
     max_size: int = typer.Option(10_000_000, "--max-size", min=1, help="Refuse pages larger than this "
                                  "many bytes."),
 ) -> None:
@@ -54,7 +55,10 @@ def extract_command(
         raise InputError(f"unknown format {format!r} (use text or json)")
     source = read_input(input, max_bytes=max_size)
     page_url = url or source.url
-    kwargs = dict(url=page_url, content_type=source.content_type, rules=tuple(rules), max_bytes=max_size)
+    from ..extract.userconfig import config_rules
+
+    kwargs = dict(url=page_url, content_type=source.content_type, rules=config_rules() + tuple(rules),
+                  max_bytes=max_size)
     if explain:
         report = ex.explain(source.html, **kwargs)
         article = report.article
