@@ -172,15 +172,18 @@ class GttsEngine(Engine):
         self._local = threading.local()          # one requests.Session per thread
         # On an instance, the availability probe asks this instance's endpoint and accent.
         self.unavailable_reason = functools.partial(type(self).unavailable_reason,
-                                                    url=self.base_url, tld=self.tld)
+                                                    url=self.base_url, tld=self.tld,
+                                                    limiter=self.limiter)
 
     # -- availability ---------------------------------------------------------------------
 
     @classmethod
     def unavailable_reason(cls, url: str | None = None, tld: str = "com",
-                           timeout: float = 3.0, tries: int = 2) -> str | None:
+                           timeout: float = 3.0, tries: int = 2,
+                           limiter: RateLimiter | None = None) -> str | None:
         """None when the endpoint speaks a one-word probe within `timeout` seconds (two
-        tries: one 429 or 5xx is no proof that the service is down)."""
+        tries: one 429 or 5xx is no proof that the service is down). An engine's probes
+        count against its rate limit like any other request."""
         for module in ("gtts", "imageio_ffmpeg", "requests"):
             try:
                 __import__(module)
@@ -193,6 +196,8 @@ class GttsEngine(Engine):
         for _ in range(tries):
             try:
                 request = _prepared_request("Test", "en", False, tld, target)
+                if limiter is not None:
+                    limiter.acquire()
                 with requests.Session() as session:
                     settings = session.merge_environment_settings(target, {}, None, None, None)
                     answer = session.send(request, timeout=timeout, **settings)
