@@ -131,7 +131,8 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
     for b in blocks:
         k = b.kind + ":" + (_key(b.text) if b.kind != "list" else _key(" ".join(b.items)))
         # only long blocks: short repeated lines (interview questions) are often the article's
-        if b.kind in ("p", "quote", "list") and k in seen and len(k.split()) >= 30:
+        # (lists repeat legitimately: a meal plan, a recurring schedule)
+        if b.kind in ("p", "quote") and k in seen and len(k.split()) >= 30:
             log.add(b.text or " / ".join(b.items), "heuristic: repeated block")
             continue
         seen.add(k)
