@@ -248,6 +248,10 @@ class TestNumbers:
             ("In nineteen ninety-nine, one million two hundred and fifty thousand and twelve point"
              " five; twenty twenty-six and five thousand")
 
+    def test_elision_before_spelled_numbers(self):
+        assert run(speech.spell_numbers, "de 1 à 2, plus que 1, de une") == \
+            "d'un à deux, plus qu'un, d'une"
+
     def test_glued_to_letters(self):
         assert run(speech.spell_numbers, "COP21 et A380") == "COP vingt et un et A trois cent quatre-vingts"
 

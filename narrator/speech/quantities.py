@@ -212,7 +212,7 @@ def spell_ordinals(text: str, ctx: Context) -> str:
 def spell_numbers(text: str, ctx: Context) -> str:
     """Every number left: '1 250 000' -> 'un million deux cent cinquante mille', '12,5' ->
     'douze virgule cinq', '-3' -> 'moins trois', '2020-2026' -> '2020 à 2026'; English
-    four-digit years -> 'nineteen ninety-nine'."""
+    four-digit years -> 'nineteen ninety-nine'. Then the [elisions] table: 'de un' -> 'd'un'."""
     num = ctx.rules.table("numbers")
     if not num:
         return text
@@ -235,4 +235,8 @@ def spell_numbers(text: str, ctx: Context) -> str:
         end = m.end() < len(m.string) and m.string[m.end()].isalpha()
         return (" " if start else "") + said + (" " if end else "")
 
-    return re.sub(rf"(?:(?<![\w])([-−])(?=\d))?({pattern})", render, text)
+    text = re.sub(rf"(?:(?<![\w])([-−])(?=\d))?({pattern})", render, text)
+    # Words that elide before a spelled number: "de un euro" -> "d'un euro".
+    for written, elided in ctx.rules.table("elisions").items():
+        text = re.sub(rf"(?<![\w']){re.escape(written)}(?![\w'])", elided, text)
+    return text
