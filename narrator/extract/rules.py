@@ -80,6 +80,8 @@ class RuleSet:
             return "empty"
         if key in self.phrases:
             return self.phrases[key]
+        if len(text) > 1500:  # boilerplate lines are short; long prose is never matched whole
+            return None
         plain = re.sub(r"\s+", " ", text).strip()
         for pattern, source in self.patterns:
             if pattern.fullmatch(plain):
