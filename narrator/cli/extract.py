@@ -41,7 +41,7 @@ def extract_command(
     explain: bool = typer.Option(False, "--explain", help="Also show what was dropped and which rule "
                                  "or heuristic dropped it (on stderr with --format text)."),
     rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); repeatable. "
-                                     "Files listed in the config file's [extract] rules apply too."),
+                                     "Files listed as extract.rules in the config file apply too."),
     max_size: int = typer.Option(10_000_000, "--max-size", min=1, help="Refuse pages larger than this "
                                  "many bytes."),
 ) -> None:
