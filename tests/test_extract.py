@@ -52,6 +52,12 @@ def test_http_charset_beats_meta_and_bom_beats_http():
     assert "élevées" in decoded and "byte-order mark" in source
 
 
+def test_xml_declaration_encoding():
+    text = page(BODY).decode("utf-8").replace('<meta charset="utf-8">', "")
+    raw = ('<?xml version="1.0" encoding="iso-8859-1"?>' + text).encode("latin-1")
+    assert "élevées" in paragraphs(extract_article(raw))[1]
+
+
 def test_utf16_with_bom():
     raw = page(BODY).decode("utf-8").replace('charset="utf-8"', "").encode("utf-16")
     assert "élevées" in paragraphs(extract_article(raw))[1]

@@ -22,6 +22,7 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)""", re.I)
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 # Labels browsers treat as windows-1252 (it is a superset of them).
 _ALIASES = {"iso-8859-1": "cp1252", "iso8859-1": "cp1252", "latin1": "cp1252", "latin-1": "cp1252",
@@ -79,6 +80,10 @@ def _declared(raw: bytes, content_type: str | None) -> list[tuple[str, str]]:
         enc = _codec(m.group(1)) if m else None
         if enc:
             out.append((enc, "HTTP Content-Type"))
+    m = _XML_ENCODING.search(raw[:200])
+    enc = _codec(m.group(1).decode("ascii", "replace")) if m else None
+    if enc and not enc.startswith(("utf-16", "utf-32")):
+        out.append((enc, "<?xml encoding?>"))
     m = _META_CHARSET.search(raw[:4096]) or _META_CHARSET.search(raw[:65536])
     enc = _codec(m.group(1).decode("ascii", "replace")) if m else None
     if enc:
