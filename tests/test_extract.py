@@ -360,3 +360,13 @@ def test_seed_sample_acceptance():
     art = extract_article(seed.read_bytes())
     assert art.meta.site_name == "HUB" and art.language == "fr"
     assert art.meta.published == "2023-03-14T09:30:00+01:00"
+
+
+def test_pronunciations(tmp_path):
+    from narrator.extract import pronunciations
+
+    assert pronunciations(page(BODY))["MEL"] == "Mel"
+    mine = tmp_path / "p.toml"
+    mine.write_text('[pronunciation]\nMEL = "Emme-eu-elle"\nHUB = "Heub"\n', "utf-8")
+    table = pronunciations(page(BODY), rules=[mine])
+    assert table["MEL"] == "Emme-eu-elle" and table["HUB"] == "Heub"
