@@ -156,7 +156,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     standfirst = clean_tree(tree, rs, log)
     engine_choice = rs.options.get("engine", "auto")
     root, source = (None, None)
-    if engine_choice in ("auto", "rules"):
+    if engine_choice != "trafilatura":
         root, source = _content_root(tree, rs)
     raw: list[RawBlock]
     note_lang = meta.language or "en"

@@ -27,7 +27,7 @@ DEFAULT_OPTIONS = {
     "tables": "note",         # "note" (a spoken note) | "drop" | "read" (cells as paragraphs)
     "embeds": False,          # tweets, videos, iframes
     "drop_before_title": True,  # kicker/overline above the h1 is not spoken
-    "engine": "auto",         # main-content detection: "auto" | "rules" | "trafilatura"
+    "engine": "auto",         # main-content detection: "auto" (content rules, else trafilatura) | "trafilatura"
 }
 
 
