@@ -43,9 +43,7 @@ class LanguageRules:
         """
         num = self.table("numbers")
         dec = re.escape(num.get("decimal_separator", "."))
-        seps = "".join(re.escape(s) for s in num.get("thousands_separators", []) if s != " ")
-        if " " in num.get("thousands_separators", []):
-            seps += " "
+        seps = "".join(re.escape(s) for s in num.get("thousands_separators", []))
         grouped = rf"\d{{1,3}}(?:[{seps}]\d{{3}})+" if seps else r"(?!)"
         return rf"(?<![\d{dec}])(?:{grouped}|\d+)(?:{dec}\d+)?(?![\d])(?!{dec}\d)"
 

@@ -14,6 +14,7 @@ _APOSTROPHES = dict.fromkeys(map(ord, "\u2019\u02bc\u2032"), "'")
 # Superscript letters of ordinals as some sites type them: 1ᵉʳ, XXᵉ, 2ⁿᵈ.
 _SUPERSCRIPT = {ord(k): v for k, v in zip("ᵉʳᵈⁿˢᵗʰ", "erdnsth")}
 _HYPHENS = dict.fromkeys(map(ord, "\u2010\u2011"), "-")
+_CHARACTERS = str.maketrans({**_SPACES, **_INVISIBLE, **_APOSTROPHES, **_SUPERSCRIPT, **_HYPHENS})
 
 
 def clean_characters(text: str, ctx: Context) -> str:
@@ -22,8 +23,7 @@ def clean_characters(text: str, ctx: Context) -> str:
     Language-neutral. Non-breaking and narrow spaces become plain spaces, so later steps see
     '1 250 000' whatever the page typed.
     """
-    for table in (_SPACES, _INVISIBLE, _APOSTROPHES, _SUPERSCRIPT, _HYPHENS):
-        text = text.translate(table)
+    text = text.translate(_CHARACTERS)
     return re.sub(r"\.{3,}", "…", text)
 
 
