@@ -83,7 +83,10 @@ def _capped(data: bytes, max_bytes: int, name: str) -> bytes:
 def extract(html: bytes, *, url: str | None = None, content_type: str | None = None,
             options: NarrateOptions = NarrateOptions()) -> Article:
     from .extract import extract_article
-    article = extract_article(html, url=url, content_type=content_type, rules=options.rules)
+    from .extract.userconfig import config_rules
+    # The config file's site rules first, so that rules given for this run override them.
+    article = extract_article(html, url=url, content_type=content_type,
+                              rules=config_rules() + tuple(options.rules))
     if options.language:
         article = dataclasses.replace(article, language=options.language.lower())
     return article

@@ -362,11 +362,9 @@ def test_seed_sample_acceptance():
     assert art.meta.published == "2023-03-14T09:30:00+01:00"
 
 
-def test_pronunciations(tmp_path):
-    from narrator.extract import pronunciations
-
-    assert pronunciations(page(BODY))["MEL"] == "Mel"
+def test_the_article_carries_the_site_pronunciation_lexicon(tmp_path):
+    assert dict(extract_article(page(BODY)).lexicon)["MEL"] == "Mel"
     mine = tmp_path / "p.toml"
     mine.write_text('[pronunciation]\nMEL = "Emme-eu-elle"\nHUB = "Heub"\n', "utf-8")
-    table = pronunciations(page(BODY), rules=[mine])
+    table = dict(extract_article(page(BODY), rules=[mine]).lexicon)
     assert table["MEL"] == "Emme-eu-elle" and table["HUB"] == "Heub"

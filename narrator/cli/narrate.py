@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ..pipeline import NarrateOptions, narrate, read_input
 
 
 def _clock(seconds: float) -> str:
@@ -44,6 +43,10 @@ def narrate_command(
                                "utterances in the synthesis cache (NARRATOR_CACHE_DIR)."),
 ) -> None:
     """Narrate one article: extract, script, synthesize, and write a chaptered MP3."""
+    # Imported here: the pipeline pulls in numpy and the engines, which `narrator extract`
+    # and `--help` do not need.
+    from ..pipeline import NarrateOptions, narrate, read_input
+
     source = read_input(input)
     options = NarrateOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                              workers=workers, rules=tuple(rules), use_cache=cache)

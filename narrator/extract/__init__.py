@@ -32,7 +32,7 @@ from .metadata import extract_metadata
 from .post import process, to_sections
 from .rules import RuleSet, compile_selector, norm_phrase, select_rules
 
-__all__ = ["extract_article", "extract_text", "explain", "pronunciations", "Explanation", "DEFAULT_MAX_BYTES",
+__all__ = ["extract_article", "extract_text", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
 
 DEFAULT_TIME_LIMIT = float(os.environ.get("NARRATOR_EXTRACT_TIME_LIMIT", "20"))
@@ -189,7 +189,8 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         if lang != note_lang:
             sections = _renote(sections, rs.note("table", note_lang), rs.note("table", lang))
     title = meta.title or ""
-    article = Article(title=title, language=lang, sections=sections, meta=meta)
+    article = Article(title=title, language=lang, sections=sections, meta=meta,
+                      lexicon=tuple(sorted(rs.pronunciation.items())))
     return article, encoding, rs, engine
 
 
@@ -258,14 +259,6 @@ def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
             raise InputError("page markup is nested too deeply to read") from None
         except MemoryError:
             raise InputError("page is too large to read") from None
-
-
-def pronunciations(html: bytes, *, content_type: str | None = None, rules: Sequence[Path] = ()) -> dict[str, str]:
-    """The [pronunciation] tables of the rule sets that apply to this page (written form ->
-    spoken form), for the speech normaliser. Raises InputError like extract_article."""
-    text, _ = decode_html(html, content_type=content_type)
-    tree = _parse(text)
-    return dict(select_rules(tree, text[:200_000], user=tuple(rules)).pronunciation)
 
 
 def extract_text(html: bytes, url: str | None = None) -> str:
