@@ -2,8 +2,10 @@
 batch tests (imported as `test_batch_archive`), and the checks that it is what they need."""
 from __future__ import annotations
 
+import functools
 import json
 import random
+import re
 import subprocess
 from pathlib import Path
 
@@ -33,10 +35,33 @@ def sample_pages() -> list[Path]:
     return pages
 
 
+@functools.lru_cache(maxsize=None)
+def _article_text(sample: Path) -> str:
+    from narrator.pipeline import extract
+
+    article = extract(sample.read_bytes())
+    texts = [getattr(b, "text", None) or " ".join(getattr(b, "items", ()))
+             for b in article.blocks()]
+    return _letters(" ".join(texts))
+
+
+def _letters(text: str) -> str:
+    """Letters and digits only: compares text across entity, quote and space differences."""
+    return re.sub(r"\W+", "", text.lower())
+
+
 def derive_page(sample: Path, n: int, *, paragraphs: int = 1, min_chars: int = 250, stamp: str = "") -> bytes:
     """Page number `n` from `sample`: a title and canonical URL of its own, and only a few of
     the body's paragraphs (a different subset per n), so it narrates in a few seconds."""
-    doc = lxml_html.fromstring(sample.read_bytes())
+    from narrator.extract.decode import decode_html
+
+    text, _ = decode_html(sample.read_bytes())  # the sample's own encoding, as narrator reads it
+    doc = lxml_html.fromstring(text)
+    for meta in doc.xpath("//meta[@charset]"):  # the derived page is written in UTF-8
+        meta.set("charset", "utf-8")
+    for meta in doc.xpath("//meta[translate(@http-equiv, 'CONTENT-TYPE', 'content-type')"
+                          " = 'content-type']"):
+        meta.set("content", "text/html; charset=utf-8")
     suffix = f" - part {n}{stamp}"
     for el in doc.xpath("//title | //h1"):
         el.text = (el.text_content().strip() + suffix)
@@ -52,7 +77,9 @@ def derive_page(sample: Path, n: int, *, paragraphs: int = 1, min_chars: int = 2
                         "self::ol or self::figure or self::aside]"):
         if el.getparent() is not None:
             el.getparent().remove(el)
-    long_ps = [p for p in doc.xpath("//body//p") if len(p.text_content().strip()) > 120]
+    body = _article_text(sample)  # keep paragraphs of the article, not of its boilerplate
+    long_ps = [p for p in doc.xpath("//body//p") if len(p.text_content().strip()) > 120
+               and _letters(p.text_content())[:80] in body]
     order = list(range(len(long_ps)))
     random.Random(f"{sample.name}-{n}").shuffle(order)
     keep, chars = set(), 0
