@@ -47,13 +47,14 @@ def run_batch(archive: Path, outdir: Path, *extra: str) -> dict:
 
 def line(label: str, report: dict) -> str:
     wall = report["wall_seconds"]
-    rss = report["peak_rss_mb"].values()
+    rss = sorted(report["peak_rss_mb"].values()) or [0]
     return (f"{label:<28} {report['narrated']:>4} narrated in {wall:7.2f} s = "
             f"{report['narrated'] / wall:5.2f} articles/s, "
-            f"{report['audio_seconds'] / wall:6.1f} s of audio per s, "
-            f"{report['worker_cpu_seconds'] / wall:4.2f} cores busy; "
-            f"peak RSS per worker {min(rss, default=0):.0f}-{max(rss, default=0):.0f} MB, "
-            f"batch process {report['batch_peak_rss_mb']:.0f} MB")
+            f"{report['audio_seconds'] / wall:6.1f} s of audio per s; "
+            f"{report['worker_cpu_seconds'] / wall:4.2f} cores busy, workers waited "
+            f"{report['worker_cpu_wait_seconds']:.1f} s for a CPU; peak RSS of "
+            f"{len(rss)} worker processes: median {rss[len(rss) // 2]:.0f} MB, max {rss[-1]:.0f}"
+            f" MB; batch process {report['batch_peak_rss_mb']:.0f} MB")
 
 
 def main() -> None:
@@ -86,7 +87,7 @@ def main() -> None:
 
         large = run_batch(big, tmp / "out3", "--workers", "2")
         print(line(f"{args.big} articles, 2 workers", large))
-        print(f"peak RSS per worker, {args.articles} vs {args.big} articles: "
+        print(f"max peak RSS per worker, {args.articles} vs {args.big} articles: "
               f"{max(two['peak_rss_mb'].values()):.0f} MB vs "
               f"{max(large['peak_rss_mb'].values()):.0f} MB; batch process "
               f"{two['batch_peak_rss_mb']:.0f} MB vs {large['batch_peak_rss_mb']:.0f} MB")

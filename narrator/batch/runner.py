@@ -92,6 +92,7 @@ class Report:
     peak_rss_mb: dict = field(default_factory=dict)  # worker -> MB
     batch_peak_rss_mb: float = 0.0  # this (the catalog-writing) process
     worker_cpu_seconds: float = 0.0  # CPU the narrations used (workers and their ffmpeg)
+    worker_cpu_wait_seconds: float = 0.0  # time workers were ready to run but had no CPU
     feed: str | None = None
     cleaned: list = field(default_factory=list)
 
@@ -340,6 +341,7 @@ class _Run:
             result = {"ok": False, "error": f"worker failure: {_message(exc)}"}
         timings = result.get("timings") or {}
         self.report.worker_cpu_seconds += timings.get("cpu_seconds") or 0.0
+        self.report.worker_cpu_wait_seconds += timings.get("cpu_wait_seconds") or 0.0
         if timings.get("worker"):
             rss = self.report.peak_rss_mb
             rss[timings["worker"]] = max(rss.get(timings["worker"], 0), timings["peak_rss_mb"])
