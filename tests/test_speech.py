@@ -215,6 +215,11 @@ class TestUnits:
         assert run(speech.spell_units, "12.5% and 1 km, 3 kg", EN) == \
             "twelve point five percent and one kilometre, three kilograms"
 
+    def test_decades_are_not_seconds(self):
+        assert run(speech.spell_units, "the 1990s, 10 s", EN) == "the 1990s, ten seconds"
+        assert run(speech.spell_numbers, "the 1990s and the '80s", EN) == \
+            "the nineteen nineties and the eighties"
+
     def test_unit_letters_inside_words_stay(self):
         assert run(speech.spell_units, "12 mai, 3 l'ont vu, 4G") == "12 mai, 3 l'ont vu, 4G"
 
@@ -267,6 +272,10 @@ class TestAcronyms:
     def test_english(self):
         assert run(speech.spell_acronyms, "the BBC and NASA, NATO, PWC", EN) == \
             "the B B C and Nasa, Nato, P W C"
+
+    def test_line_in_capitals_is_read(self):
+        assert run(speech.spell_acronyms, "LA MEL DE LILLE ET LA SNCF") == \
+            "La Mel De Lille Et La S N C F"
 
     def test_mixed_case_words_stay(self):
         assert run(speech.spell_acronyms, "Lille, McDonald's, iPhone") == "Lille, McDonald's, iPhone"

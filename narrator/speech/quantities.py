@@ -149,7 +149,7 @@ def spell_units(text: str, ctx: Context) -> str:
     minus = ctx.rules.table("numbers").get("minus_word")
 
     def render(m: re.Match) -> str:
-        spec = units[m.group(3)]
+        spec = units[m.group("glued") or m.group("spaced")]
         amount = m.group(2)
         said = n.say(amount, ctx, feminine=bool(spec.get("feminine")))
         if m.group(1) and minus:
@@ -157,8 +157,11 @@ def spell_units(text: str, ctx: Context) -> str:
         name = spec["one"] if n.is_singular(amount, ctx) else spec["many"]
         return f"{said} {name}"
 
-    pattern = (rf"(?:(?<![\w])([-−]))?({ctx.rules.number_pattern})\s?({_alternatives(units)})"
-               r"(?![\w'/²³])")
+    spaced = [u for u, spec in units.items() if spec.get("spaced")]
+    glued = [u for u in units if u not in spaced] or ["(?!)"]
+    unit = (rf"(?:\s?(?P<glued>{_alternatives(glued)})|\s(?P<spaced>{_alternatives(spaced)}))"
+            if spaced else rf"\s?(?P<glued>{_alternatives(glued)})")
+    pattern = rf"(?:(?<![\w])([-−]))?({ctx.rules.number_pattern}){unit}(?![\w'/²³])"
     return re.sub(pattern, render, text)
 
 
@@ -221,6 +224,13 @@ def spell_numbers(text: str, ctx: Context) -> str:
         text = re.sub(rf"(?<![\w-])(\d{{1,4}}) ?[-–] ?(\d{{1,4}})(?![\w-])",
                       rf"\1 {num['range_word']} \2", text)
     low, high = (num.get("years") or [0, -1])[:2]
+    if num.get("decades"):  # 1990s -> nineteen nineties, 80s -> eighties
+        def decade(m: re.Match) -> str:
+            value = int(m.group(1))
+            words = n.year(value, ctx) if low <= value <= high else n.cardinal(value, ctx)
+            return words[:-1] + "ies" if words.endswith("y") else words + "s"
+
+        text = re.sub(r"(?<![\w'’])['’]?(\d*0)s(?!\w)", decade, text)
 
     def render(m: re.Match) -> str:
         written = m.group(2)

@@ -139,7 +139,8 @@ def _pronounceable(word: str, vowels: str) -> bool:
 
 def spell_acronyms(text: str, ctx: Context) -> str:
     """All-capital words: listed ones spelled ('SNCF' -> 'S N C F') or read ('ONU' -> 'Onu');
-    others spelled when short and unpronounceable, else read as a word."""
+    others spelled when short and unpronounceable, else read as a word; in a line written in
+    capitals, unlisted words are read ('LA MEL DE LILLE' -> 'La Mel De Lille')."""
     acr = ctx.rules.table("acronyms")
     if not acr:
         return text
@@ -147,11 +148,16 @@ def spell_acronyms(text: str, ctx: Context) -> str:
     vowels = acr.get("vowels", "AEIOUY")
     limit = acr.get("spell_max_length", 5)
 
+    # A line in capitals (a shouted heading) is words, not acronyms, unless listed.
+    words = re.findall(r"[^\W\d_]+", text)
+    shouting = len(words) >= 3 and sum(w.isupper() for w in words) >= 0.8 * len(words)
+
     def say(m: re.Match) -> str:
         word = m.group(0)
         if word in read:
             return word.capitalize()
-        if word in spell or (len(word) <= limit and not _pronounceable(word, vowels)):
+        if word in spell or (not shouting and len(word) <= limit
+                             and not _pronounceable(word, vowels)):
             return " ".join(word)
         return word.capitalize()
 
