@@ -229,6 +229,10 @@ class TestOrdinals:
         assert run(speech.spell_ordinals, "1er, 1re, 1ère, 3e, 3ème, 2nd, 2nde, 80e") == \
             "premier, première, première, troisième, troisième, second, seconde, quatre-vingtième"
 
+    def test_french_plural(self):
+        assert run(speech.spell_ordinals, "les 1ers jours, les 1res places, les 3es, les 2ndes") == \
+            "les premiers jours, les premières places, les troisièmes, les secondes"
+
     def test_french_roman(self):
         assert run(speech.spell_ordinals, "au XXe siècle, au XXIe siècle, la Ve République") == \
             "au vingtième siècle, au vingt et unième siècle, la cinquième République"

@@ -175,14 +175,17 @@ def spell_ordinals(text: str, ctx: Context) -> str:
         return text
     second = ordinals.get("second", {})
     second_suffixes = set(ordinals.get("second_suffixes", ()))
+    plural = set(ordinals.get("plural_suffixes", ()))
 
     def say(value: int | None, suffix: str, original: str) -> str:
         if value is None:
             return original
         gender = suffixes[suffix]
         if value == 2 and suffix in second_suffixes and gender in second:
-            return second[gender]
-        return n.ordinal(value, ctx, gender)
+            words = second[gender]
+        else:
+            words = n.ordinal(value, ctx, gender)
+        return words + ("s" if suffix in plural else "")
 
     alts = _alternatives(suffixes)
     text = re.sub(rf"(?<![\w,.])(\d+)({alts})(?!\w)",
