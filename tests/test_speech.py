@@ -341,3 +341,31 @@ class TestNormalize:
     def test_plain_text_is_unchanged(self):
         text = "Fonctionnelle et sociale, la mixité est absolument fondamentale."
         assert normalize(text, "fr") == text
+
+
+class TestProperties:
+    """Random sentences made of the forms the steps handle: nothing raises, every digit is
+    said in words, and normalising speech again changes nothing."""
+
+    TOKENS = {
+        "fr": ["le", "la", "Akim", "MEL", "SNCF", "3,5 M€", "1 250 000", "12,5", "50 %", "50%",
+               "13h59", "9 h 30", "25/11/2026", "1er", "3e", "XXIe siècle", "12,50 €", "90 km/h",
+               "-5 °C", "80 m²", "M. Dupont", "Mme", "p. ex.", "n° 5", "etc.", "[...]", "(para)publics",
+               "“oui”", "contact@mel.fr", "2020-2026", "COP21", ",", "."],
+        "en": ["the", "a", "Smith", "BBC", "NASA", "$3.5m", "1,250,000", "12.5", "50%", "9:05 pm",
+               "11/25/2026", "1st", "21st", "$12.50", "£20", "90 km/h", "Mr. Jones", "e.g.",
+               "No. 5", "etc.", "[...]", "1990s", "2026", "\"yes\"", ",", "."],
+    }
+
+    @pytest.mark.parametrize("language", ["fr", "en"])
+    def test_random_sentences(self, language):
+        from hypothesis import given, settings, strategies as st
+
+        @settings(max_examples=150, deadline=None)
+        @given(st.lists(st.sampled_from(self.TOKENS[language]), min_size=1, max_size=12))
+        def check(tokens):
+            said = normalize(" ".join(tokens), language)
+            assert not any(c.isdigit() for c in said), said
+            assert normalize(said, language) == said
+
+        check()
