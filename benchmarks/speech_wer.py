@@ -109,7 +109,8 @@ _RESCORE = """
 import json, sys
 sys.path.insert(0, sys.argv[1])
 import jiwer, tts_wer
-lang, ref, hyp = sys.argv[2], open(sys.argv[3]).read(), open(sys.argv[4]).read()
+lang = sys.argv[2]
+ref, hyp = (open(p, encoding="utf-8").read() for p in sys.argv[3:5])
 m = jiwer.process_words(tts_wer.normalize(ref, lang), tts_wer.normalize(hyp, lang))
 print(json.dumps(dict(wer=m.wer, substitutions=m.substitutions, deletions=m.deletions,
                       insertions=m.insertions)))
