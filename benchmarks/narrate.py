@@ -3,7 +3,7 @@
 
     python benchmarks/narrate.py [--engine espeak] [--repeat 3]
 
-For each sample in samples/ and for generated articles of 2,500 / 5,000 / 10,000 words built
+Synthesis cache off: every run synthesizes everything. For each sample in samples/ and for generated articles of 2,500 / 5,000 / 10,000 words built
 from the samples' own text, prints wall time (process start included, best of --repeat),
 audio duration, real-time factor (wall / audio), peak RSS of the process tree's largest
 process, and the split of time between stages. Targets on the 2-core reference machine: the
@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 def run_once(page: Path, out: Path, engine: str) -> dict:
     command = [sys.executable, "-m", "narrator", "narrate", str(page), "-o", str(out),
-               "--engine", engine, "--timings"]
+               "--engine", engine, "--timings", "--no-cache"]
     env = {**os.environ, "NARRATOR_CACHE_DIR": str(out.parent / "cache")}
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
@@ -39,7 +39,7 @@ def run_once(page: Path, out: Path, engine: str) -> dict:
         raise SystemExit(f"narrate failed on {page}: {stderr}")
     line = re.search(r"timings \(s\): (.*); audio ([\d.]+)", stderr)
     stages = dict((name, float(value)) for name, value in
-                  re.findall(r"([\w+]+) ([\d.]+)", line.group(1)))
+                  re.findall(r"([\w+\-]+) ([\d.]+)", line.group(1)))
     return {"wall": wall, "audio": float(line.group(2)), "rss_mb": usage.ru_maxrss / 1024,
             "stages": stages}
 

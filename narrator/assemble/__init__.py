@@ -2,7 +2,8 @@
 
 Every output is first written under a temporary name in the destination folder and renamed
 into place only when all of them are complete, the MP3 last: a failure at any point leaves
-what was there before untouched and no half-written file.
+what was there before untouched and no half-written file. The MP3 is encoded while the
+utterances are synthesized (encode.py).
 """
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from typing import Iterable
 
 from ..engines import Audio
 from ..model import Narration, Script
-from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, encode_mp3
+from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, Mp3Encoder
 from .sidecars import chapters_json, webvtt
 from .tags import write_tags
 from .timeline import RATE, lay_out
@@ -47,18 +48,16 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
     out_mp3 = Path(out_mp3)
     paths = output_paths(out_mp3)
     with ExitStack() as stack:
-        raw = stack.enter_context(tempfile.NamedTemporaryFile(prefix="narrator-", suffix=".pcm"))
-        started = time.perf_counter()
-        timeline, meter = lay_out(script, audio, raw, RATE, target_lufs=INPUT_TARGET_LUFS,
-                                  ceiling_dbfs=LIMIT_DBFS)  # pulls synthesis through
-        raw.flush()
-        timings["synthesize+layout"] = time.perf_counter() - started
-
-        started = time.perf_counter()
         temps = {key: _temp_beside(path, stack) for key, path in paths.items()}
-        measured = meter.integrated()
-        loudness = encode_mp3(Path(raw.name), RATE, temps["mp3"], measured_lufs=measured,
-                              bitrate_kbps=bitrate_kbps)
+        started = time.perf_counter()
+        encoder = Mp3Encoder(temps["mp3"], RATE, bitrate_kbps)
+        stack.callback(encoder.abort)
+        # Pulls synthesis through; ffmpeg encodes on another core as the audio arrives.
+        timeline = lay_out(script, audio, encoder, RATE, target_lufs=INPUT_TARGET_LUFS,
+                           ceiling_dbfs=LIMIT_DBFS)
+        timings["synthesize+layout+encode"] = time.perf_counter() - started
+        started = time.perf_counter()
+        loudness = encoder.finish()
         author = ", ".join(script.meta.authors) or script.meta.site_name
         write_tags(temps["mp3"], title=script.title, language=script.language, meta=script.meta,
                    timeline=timeline, engine=engine, voice=voice)
@@ -70,7 +69,7 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
         for key in ("chapters_json", "chapters_vtt", "transcript_vtt", "mp3"):
             os.chmod(temps[key], 0o644)
             os.replace(temps[key], paths[key])
-        timings["encode+tags"] = time.perf_counter() - started
+        timings["encode-tail+tags"] = time.perf_counter() - started
     return Narration(
         mp3_path=str(paths["mp3"]), chapters_json_path=str(paths["chapters_json"]),
         chapters_vtt_path=str(paths["chapters_vtt"]),

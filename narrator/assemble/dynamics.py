@@ -43,16 +43,34 @@ class Leveller:
 
     def __init__(self, rate: int, target_lufs: float, ceiling_dbfs: float):
         self.rate = rate
-        self.target = target_lufs
+        self.goal = target_lufs  # for the programme
+        self.target = target_lufs  # for the next utterance
         self.ceiling = 10 ** (ceiling_dbfs / 20)
         self._step = rate // 10
         self._weights = k_weighting_power(rate, self._step)
         self._gain_db: float | None = None
+        self._pad = 0
 
     def _loudness(self, x: np.ndarray) -> float:
-        return gated_loudness(block_energies(x, self._step, self._weights), self._step)
+        # Measured with the silence that will follow it, as the programme's own 400 ms blocks
+        # will see it: blocks across the edge of speech count there too.
+        padded = np.concatenate([x, np.zeros(self._pad)])
+        return gated_loudness(block_energies(padded, self._step, self._weights), self._step)
 
-    def process(self, samples: np.ndarray) -> np.ndarray:
+    def steer(self, programme_lufs: float) -> None:
+        """Correct the per-utterance target by how far the whole programme so far is off.
+
+        A programme of levelled sentences reads a little below each sentence (the pauses
+        and the edges of speech enter its 400 ms blocks differently), by an amount that
+        depends on the voice and the pauses; an integral correction learns it within a
+        few sentences."""
+        if programme_lufs != float("-inf"):
+            error = self.goal - programme_lufs
+            self.target = float(np.clip(self.target + 0.5 * error, self.goal - 3, self.goal + 3))
+
+    def process(self, samples: np.ndarray, pause_samples: int = 0) -> np.ndarray:
+        """`samples` levelled and limited; `pause_samples` of silence will follow them."""
+        self._pad = pause_samples
         x = samples.astype(np.float64) / 32768.0
         measured = self._loudness(x)
         if measured == float("-inf"):

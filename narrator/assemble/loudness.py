@@ -1,7 +1,4 @@
-"""Integrated loudness (ITU-R BS.1770-4 / EBU R128), measured while the audio streams past.
-
-Only 100 ms energy sums are kept (about 40 000 floats for 70 minutes), so measuring costs no
-memory however long the narration is. Mono: channel weight 1.
+"""Integrated loudness (ITU-R BS.1770-4 / EBU R128) of mono audio. Mono: channel weight 1.
 
 The K-weighted energy of each 100 ms sub-block is computed in the frequency domain
 (Parseval: the energy of the filtered block is the block's power spectrum weighted by the
@@ -75,27 +72,36 @@ def gated_loudness(energies: np.ndarray, step: int) -> float:
     return -0.691 + 10 * math.log10(final.mean())
 
 
-class LoudnessMeter:
-    """Feed int16 (or float in [-1, 1]) mono chunks in order; read `integrated()`."""
+def integrated_loudness(samples: np.ndarray, rate: int) -> float:
+    """Integrated loudness (LUFS) of int16 or float mono samples; -inf under 400 ms or silent."""
+    x = samples.astype(np.float64)
+    if samples.dtype == np.int16:
+        x /= 32768.0
+    step = rate // 10
+    return gated_loudness(block_energies(x, step, k_weighting_power(rate, step)), step)
+
+
+class ProgrammeMeter:
+    """Loudness of everything written so far, pauses included: fed chunk by chunk, it keeps
+    only 100 ms energy sums (about 40 000 floats for 70 minutes)."""
 
     def __init__(self, rate: int):
-        self.rate = rate
-        self._step = rate // 10  # 100 ms sub-blocks; a 400 ms block is four of them
+        self._step = rate // 10
         self._weights = k_weighting_power(rate, self._step)
         self._partial = np.zeros(0)
         self._energies: list[np.ndarray] = []
+        self.seconds = 0.0
 
     def add(self, samples: np.ndarray) -> None:
-        x = samples.astype(np.float64)
-        if samples.dtype == np.int16:
-            x /= 32768.0
+        x = samples.astype(np.float64) / (32768.0 if samples.dtype == np.int16 else 1.0)
         x = np.concatenate([self._partial, x]) if self._partial.size else x
         whole = x.size // self._step * self._step
         if whole:
             self._energies.append(block_energies(x[:whole], self._step, self._weights))
         self._partial = x[whole:]
+        self.seconds += samples.size / (self._step * 10)
 
     def integrated(self) -> float:
-        """Gated integrated loudness in LUFS (-inf for silence or under 400 ms of audio)."""
-        energies = np.concatenate(self._energies) if self._energies else np.zeros(0)
-        return gated_loudness(energies, self._step)
+        if len(self._energies) > 1:
+            self._energies = [np.concatenate(self._energies)]
+        return gated_loudness(self._energies[0] if self._energies else np.zeros(0), self._step)

@@ -1,21 +1,21 @@
-"""Lay utterance audio end to end on one timeline, streaming it to a raw PCM file.
+"""Lay utterance audio end to end on one timeline, streaming it to the encoder.
 
 Each utterance is resampled to the narration rate, trimmed of the engine's own leading and
 trailing silence (engines differ; the script's pauses are what the listener should hear),
-levelled and peak-limited (dynamics.py), written once, and measured for loudness on the way. Nothing is concatenated in memory.
+levelled and peak-limited (dynamics.py), and written once. Nothing is concatenated in memory.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from math import gcd
-from typing import BinaryIO, Iterable, Iterator
+from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
 from ..engines import Audio
 from ..model import Script, Span, Timeline, Utterance
 from .dynamics import Leveller
-from .loudness import LoudnessMeter
+from .loudness import ProgrammeMeter
 
 RATE = 22050
 _SILENCE_THRESHOLD = 10 ** (-50 / 20) * 32768  # -50 dBFS
@@ -42,22 +42,26 @@ def trim_silence(samples: np.ndarray) -> np.ndarray:
     return samples[start:end]
 
 
+class Sink(Protocol):
+    def write(self, pcm: bytes) -> object: ...
+
+
 @dataclass
 class TimelineWriter:
     """Writes PCM to `sink` and records where every utterance and chapter falls."""
 
-    sink: BinaryIO
+    sink: Sink
     rate: int = RATE
     target_lufs: float = -16.0
     ceiling_dbfs: float = -2.0
-    meter: LoudnessMeter = field(init=False)
     leveller: Leveller = field(init=False)
+    meter: ProgrammeMeter = field(init=False)
     position: int = 0  # samples written so far
     utterance_spans: list[Span] = field(default_factory=list)
 
     def __post_init__(self):
-        self.meter = LoudnessMeter(self.rate)
         self.leveller = Leveller(self.rate, self.target_lufs, self.ceiling_dbfs)
+        self.meter = ProgrammeMeter(self.rate)
 
     def _write(self, samples: np.ndarray) -> None:
         if samples.size:
@@ -66,20 +70,22 @@ class TimelineWriter:
             self.position += samples.size
 
     def add(self, utterance: Utterance, audio: Audio) -> None:
-        speech = self.leveller.process(trim_silence(to_rate(audio, self.rate)))
+        pause = int(self.rate * utterance.pause_ms / 1000)
+        if self.meter.seconds >= 3:
+            self.leveller.steer(self.meter.integrated())
+        speech = self.leveller.process(trim_silence(to_rate(audio, self.rate)), pause)
         start = self.position / self.rate
         self._write(speech)
         self.utterance_spans.append(Span(start, self.position / self.rate, utterance.text))
-        self._write(np.zeros(int(self.rate * utterance.pause_ms / 1000), dtype="<i2"))
+        self._write(np.zeros(pause, dtype="<i2"))
 
     @property
     def duration(self) -> float:
         return self.position / self.rate
 
 
-def lay_out(script: Script, audio: Iterable[Audio], sink: BinaryIO, rate: int = RATE, *,
-            target_lufs: float = -16.0,
-            ceiling_dbfs: float = -2.0) -> tuple[Timeline, LoudnessMeter]:
+def lay_out(script: Script, audio: Iterable[Audio], sink: Sink, rate: int = RATE, *,
+            target_lufs: float = -16.0, ceiling_dbfs: float = -2.0) -> Timeline:
     """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline.
 
     Chapters are contiguous: each starts where its first utterance starts (the first at 0)
@@ -97,4 +103,4 @@ def lay_out(script: Script, audio: Iterable[Audio], sink: BinaryIO, rate: int = 
     for i, (start, title) in enumerate(chapter_starts):
         end = chapter_starts[i + 1][0] if i + 1 < len(chapter_starts) else total
         chapters.append(Span(0.0 if i == 0 else start, end, title))
-    return Timeline(tuple(chapters), tuple(writer.utterance_spans), total), writer.meter
+    return Timeline(tuple(chapters), tuple(writer.utterance_spans), total)
