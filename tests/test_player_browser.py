@@ -189,7 +189,9 @@ def test_keyboard_only(served, page):
     assert page.evaluate("document.activeElement.getAttribute('aria-label')") == "Pause"
     page.keyboard.press("Space")
     page.wait_for_function("() => document.querySelector('.nr audio').paused")
-    assert page.locator(".nr-play").get_attribute("aria-label") == "Play"
+    # The label follows the audio's own "pause" event, which comes just after `paused`.
+    page.wait_for_function(
+        "() => document.querySelector('.nr-play').getAttribute('aria-label') === 'Play'")
     page.keyboard.press("Tab")  # +15
     before = audio_state(page)["t"]
     page.keyboard.press("Enter")
