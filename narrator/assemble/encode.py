@@ -83,6 +83,11 @@ class Mp3Encoder:
         self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                                          stderr=self._log)
         self._stdin_fd = self._process.stdin.fileno()
+        try:  # a 1 MB pipe lets synthesis run ahead while ffmpeg encodes (Linux)
+            import fcntl
+            fcntl.fcntl(self._stdin_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
+        except (ImportError, AttributeError, OSError):
+            pass
         _PARENT_ONLY_FDS.add(self._stdin_fd)
 
     def _release(self) -> None:
