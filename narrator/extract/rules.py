@@ -167,21 +167,19 @@ def matches(file: _File, tree, raw_head: str, generator: str) -> bool:
 def _merge(rs: RuleSet, name: str, data: dict) -> None:
     rs.names.append(name)
     src = lambda what: f"{name}: {what}"  # noqa: E731
-    content = [Rule(sel, src(f"content {sel}")) for sel in data.get("content", {}).get("selectors", [])]
-    for rule in content:
-        compile_selector(rule.value)
-    rs.content[:0] = content  # later sets are more specific: they are tried first
-    fallback = [Rule(sel, src(f"fallback {sel}")) for sel in data.get("content", {}).get("fallback", [])]
-    for rule in fallback:
-        compile_selector(rule.value)
-    rs.fallback[:0] = fallback
-    for sel in data.get("keep", {}).get("selectors", []):
-        compile_selector(sel)
-        rs.keep.append(Rule(sel, src(f"keep {sel}")))
+
+    def rules(table: str, key: str, label: str) -> list[Rule]:
+        """The selectors listed under [table] key, compiled now so a bad one fails early."""
+        found = [Rule(sel, src(f"{label} {sel}")) for sel in data.get(table, {}).get(key, [])]
+        for rule in found:
+            compile_selector(rule.value)
+        return found
+
+    rs.content[:0] = rules("content", "selectors", "content")  # later sets are more specific
+    rs.fallback[:0] = rules("content", "fallback", "fallback")  # ... so they are tried first
+    rs.keep.extend(rules("keep", "selectors", "keep"))
+    rs.drop.extend(rules("drop", "selectors", "selector"))
     drop = data.get("drop", {})
-    for sel in drop.get("selectors", []):
-        compile_selector(sel)
-        rs.drop.append(Rule(sel, src(f"selector {sel}")))
     phrases = drop.get("phrases", {})
     if isinstance(phrases, list):
         phrases = {"any": phrases}
@@ -193,16 +191,10 @@ def _merge(rs: RuleSet, name: str, data: dict) -> None:
             rs.patterns.append((re.compile(pattern, re.I), src(f"pattern {pattern!r}")))
         except re.error as exc:
             raise RulesError(f"bad pattern {pattern!r} in rules {name}: {exc}") from None
-    for sel in data.get("standfirst", {}).get("selectors", []):
-        compile_selector(sel)
-        rs.standfirst.append(Rule(sel, src(f"standfirst {sel}")))
+    rs.standfirst.extend(rules("standfirst", "selectors", "standfirst"))
     quotes = data.get("quotes", {})
-    for sel in quotes.get("selectors", []):
-        compile_selector(sel)
-        rs.quote_selectors.append(Rule(sel, src(f"quote {sel}")))
-    for sel in quotes.get("attribution", []):
-        compile_selector(sel)
-        rs.attribution_selectors.append(Rule(sel, src(f"attribution {sel}")))
+    rs.quote_selectors.extend(rules("quotes", "selectors", "quote"))
+    rs.attribution_selectors.extend(rules("quotes", "attribution", "attribution"))
     for dash in quotes.get("dashes", []):
         if dash not in rs.attribution_dashes:
             rs.attribution_dashes.append(dash)
