@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from audio_checks import decode_errors, decoded_duration, id3_chapters, json_chapters, vtt_cues
+from audio_checks import (decode_errors, decoded_duration, id3_chapters, json_chapters,
+                          loudness, vtt_cues)
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "samples" / "mel-resilience.html"
@@ -48,6 +49,13 @@ def test_seed_mp3_has_contiguous_chapters_matching_the_sidecars(seed_narration):
     # the command prints the chapter list with start times, and the total
     assert "00:00  Métropole Européenne Lille" in stdout
     assert "total " in stdout
+
+
+def test_seed_loudness_is_minus_16_lufs_with_true_peak_headroom(seed_narration):
+    folder, _ = seed_narration
+    integrated, true_peak = loudness(folder / "mel.mp3")
+    assert integrated == pytest.approx(-16.0, abs=1.5)
+    assert true_peak <= -1.0
 
 
 def test_seed_chapters_follow_the_pull_quotes(seed_narration):
