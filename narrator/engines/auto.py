@@ -45,7 +45,7 @@ def _gtts_reason(options: dict) -> str | None:
 def _piper_reason(voice: str | None, language: str) -> tuple[str | None, str | None]:
     """(reason it cannot read `language`, the voice it would use)."""
     from .piper_engine import PiperEngine, _piper_missing
-    missing = _piper_missing()
+    missing = _piper_missing(load=False)
     if missing:
         return f"piper {missing}", None
     engine = PiperEngine()

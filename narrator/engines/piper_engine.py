@@ -70,11 +70,19 @@ def _is_path(voice: str) -> bool:
     return voice.endswith(".onnx") or os.sep in voice or Path(voice).expanduser().is_file()
 
 
-def _piper_missing() -> str | None:
-    # Found, not imported: importing piper and onnxruntime costs ~0.35 s and ~30 MB, which
-    # engine "auto" would pay on every narration just to learn that no voice is installed.
+def _piper_missing(load: bool = True) -> str | None:
+    """Why piper cannot run here, or None. With load=False the packages are only found, not
+    imported: importing piper and onnxruntime costs ~0.35 s and ~30 MB, which engine "auto"
+    would pay on every narration just to learn that no voice is installed; a broken install
+    then shows when a voice is actually loaded."""
     from importlib.util import find_spec
-    if find_spec("piper") is None or find_spec("onnxruntime") is None:
+    try:
+        if load:
+            import piper  # noqa: F401
+            import onnxruntime  # noqa: F401
+        elif find_spec("piper") is None or find_spec("onnxruntime") is None:
+            raise ImportError
+    except ImportError:
         return "not installed (pip install 'narrator[piper]')"
     return None
 
