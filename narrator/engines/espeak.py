@@ -70,8 +70,14 @@ class _Library:
 
     @classmethod
     def get(cls) -> "_Library":
-        # A forked child must not reuse the parent's library state.
-        if cls._instance is None or cls._pid != os.getpid():
+        if cls._instance is not None and cls._pid != os.getpid():
+            # A forked child inherited the parent's initialised library (the same global
+            # state, copied): tear it down before initialising again, rather than
+            # initialising over it, which leaves the previous voice's translator and
+            # buffers half-replaced.
+            cls._instance.lib.espeak_Terminate()
+            cls._instance = None
+        if cls._instance is None:
             cls._instance = cls()
             cls._pid = os.getpid()
         return cls._instance
