@@ -14,11 +14,13 @@ import multiprocessing
 import os
 from collections import deque
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 from .cache import SynthesisCache, cache_key
 from .engines import Audio, Engine, create_engine
+from .errors import EngineError
 
 Progress = Callable[[int, int], None]
 
@@ -110,7 +112,11 @@ def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec,
                                                      voices[next_index])))
                 next_index += 1
             key, item = pending.popleft()
-            audio = item if isinstance(item, Audio) else item.result()
+            try:
+                audio = item if isinstance(item, Audio) else item.result()
+            except BrokenProcessPool:
+                raise EngineError(f"a {engine.name} synthesis worker process died "
+                                  "(killed, or crashed in the engine's library)") from None
             if key is not None:
                 cache.put(key, audio)
             yield audio
