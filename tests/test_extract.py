@@ -368,3 +368,20 @@ def test_the_article_carries_the_site_pronunciation_lexicon(tmp_path):
     mine.write_text('[pronunciation]\nMEL = "Emme-eu-elle"\nHUB = "Heub"\n', "utf-8")
     table = dict(extract_article(page(BODY), rules=[mine]).lexicon)
     assert table["MEL"] == "Emme-eu-elle" and table["HUB"] == "Heub"
+
+
+def test_malformed_canonical_and_image_urls_are_dropped_not_fatal():
+    # Found by the fuzz test: urllib raises ValueError on "http://[..." hosts.
+    head = (b'<link rel="canonical" href="http://[.../x">'
+            b'<meta property="og:image" content="http://[x/y.jpg">')
+    body = b"<p>" + b"Un paragraphe assez long pour compter comme article. " * 5 + b"</p>"
+    html = (b"<html lang='fr'><head>" + head + b"</head><body><article><h1>T</h1>" + body
+            + b"</article></body></html>")
+    for url in ("https://example.org/a", None):
+        meta = extract_article(html, url=url).meta
+        assert meta.canonical_url is None and meta.image_url is None
+    good = html.replace(b"http://[.../x", b"https://ok.example/a").replace(b"http://[x/y.jpg",
+                                                                           b"/i.jpg")
+    meta = extract_article(good, url="https://example.org/a").meta
+    assert (meta.canonical_url, meta.image_url) == ("https://ok.example/a",
+                                                    "https://example.org/i.jpg")

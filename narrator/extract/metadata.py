@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from ..model import Metadata
 
@@ -158,10 +158,21 @@ def extract_metadata(tree, url: str | None = None) -> Metadata:
 
     canonical = (tree.xpath("//link[@rel='canonical']/@href") or [None])[0] or meta("og:url") or _url(ld.get("mainEntityOfPage")) or url
     image = meta("og:image", "og:image:url", "twitter:image") or _url(ld.get("image"))
-    if canonical and url:
-        canonical = urljoin(url, canonical.strip())
-    if image and (url or canonical):
-        image = urljoin(url or canonical, image.strip())
+    if canonical:
+        canonical = _join(url, canonical.strip())
+    if image:
+        image = _join(url or canonical, image.strip())
     return Metadata(title=title, subtitle=subtitle, authors=tuple(authors), published=published,
                     modified=modified, site_name=site, language=lang,
                     canonical_url=canonical.strip() if canonical else None, image_url=image, source_url=url)
+
+
+def _join(base: str | None, link: str) -> str | None:
+    """`link` resolved against `base` (when there is one); None when either is not a valid
+    URL: a page's metadata is not worth failing over ("http://[bad/" makes urllib raise)."""
+    try:
+        joined = urljoin(base, link) if base else link
+        urlsplit(joined).port  # parses the host part too, where bad brackets or ports fail
+        return joined
+    except ValueError:
+        return None
