@@ -3,6 +3,7 @@ metadata, and bad input (each failure a clear InputError / NoArticleError)."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -385,3 +386,15 @@ def test_malformed_canonical_and_image_urls_are_dropped_not_fatal():
     meta = extract_article(good, url="https://example.org/a").meta
     assert (meta.canonical_url, meta.image_url) == ("https://ok.example/a",
                                                     "https://example.org/i.jpg")
+
+
+def test_control_characters_and_their_references_never_reach_the_tree():
+    # Found by the fuzz test: "&#8 11;" parses to U+0008 in the tail of a share bar that
+    # the rules remove, and lxml refused the kept tail ("All strings must be XML compatible").
+    raw = (Path(__file__).resolve().parent.parent / "samples" / "en-city-heat.html").read_bytes()
+    bad = raw.replace(b'<div class="sharedaddy', b'<span>x</span>\n<div class="sharedaddy', 1)
+    bad = bad.replace(b"</div></div></div>\n", b"</div></div></div>tail &#8 11; \x01text\x00\n", 1)
+    assert bad != raw
+    article = extract_article(bad)
+    assert article.title.startswith("How Calder is cooling")
+    assert not any(ord(c) < 9 for b in article.blocks() for c in getattr(b, "text", ""))

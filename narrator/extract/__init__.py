@@ -85,8 +85,17 @@ class Explanation:
         return "\n".join(lines) + "\n"
 
 
+# C0 controls other than tab, newline and carriage return are not allowed in HTML text, and
+# lxml refuses them in any string it is given back (an element's kept tail, say): drop them,
+# and the numeric character references that would make them ("&#8;", "&#x1F").
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_CONTROL_REFS = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9])"
+                           r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F]));?")
+
+
 def _parse(text: str):
     text = _XML_DECL.sub("", text, count=1)
+    text = _CONTROL_REFS.sub("", _CONTROL_CHARS.sub("", text))
     try:
         tree = lxml.html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
