@@ -112,16 +112,15 @@ def synthesize_stream(texts: Sequence[str], *, engine: Engine, spec: EngineSpec,
                                                      voices[next_index])))
                 next_index += 1
             key, item = pending.popleft()
-            try:
-                audio = item if isinstance(item, Audio) else item.result()
-            except BrokenProcessPool:
-                raise EngineError(f"a {engine.name} synthesis worker process died "
-                                  "(killed, or crashed in the engine's library)") from None
+            audio = item if isinstance(item, Audio) else item.result()
             if key is not None:
                 cache.put(key, audio)
             yield audio
             if progress:
                 progress(done + 1, total)
+    except BrokenProcessPool:  # from result() or from submit() once the pool is broken
+        raise EngineError(f"a {engine.name} synthesis worker process died "
+                          "(killed, or crashed in the engine's library)") from None
     finally:
         for _key, future in pending:
             if isinstance(future, Future):

@@ -156,10 +156,11 @@ def test_leveller_brings_a_quiet_voice_and_a_loud_voice_to_the_same_loudness():
     assert readings[1] == pytest.approx(-16.0, abs=0.5)
 
 
-def test_a_synthesis_worker_that_dies_is_an_engine_error_and_leaves_nothing(tmp_path):
+@pytest.mark.parametrize("victim", ["Une ville", "numéro 7"])  # first utterance, or later
+def test_a_synthesis_worker_that_dies_is_an_engine_error_and_leaves_nothing(tmp_path, victim):
     out = tmp_path / "a.mp3"
     with pytest.raises(EngineError, match="worker process died"):
         narrate_article(sample_article(), out, options=NarrateOptions(
-            engine="tone", engine_options={"die_on": "numéro 7"}, normalize_speech=False,
+            engine="tone", engine_options={"die_on": victim}, normalize_speech=False,
             workers=2))
     assert list(tmp_path.iterdir()) == []
