@@ -181,6 +181,7 @@ class GttsStandin:
                 pass
 
             def _send(self, status: int, body: bytes = b"", headers: dict | None = None):
+                self._answered()
                 try:
                     self.send_response(status)
                     self.send_header("Content-Type", "application/json; charset=utf-8")
@@ -199,9 +200,18 @@ class GttsStandin:
                 with standin._lock:
                     standin.in_flight += 1
                     standin.max_in_flight = max(standin.max_in_flight, standin.in_flight)
+                self._counted = True
                 try:
                     self._post()
                 finally:
+                    self._answered()
+
+            def _answered(self):
+                # A request stops being in flight when its answer starts: the client may
+                # send its next one the moment it has read this answer, before this
+                # thread gets the CPU back to count down.
+                if getattr(self, "_counted", False):
+                    self._counted = False
                     with standin._lock:
                         standin.in_flight -= 1
 
