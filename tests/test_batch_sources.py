@@ -49,6 +49,7 @@ class Site:
                                      self.headers.get("User-Agent", "")))
                     site.active += 1
                     site.max_active = max(site.max_active, site.active)
+                self.counted = True
                 try:
                     if self.path == "/slow":
                         time.sleep(1.5)
@@ -79,6 +80,17 @@ class Site:
                     self.end_headers()
                     self.wfile.write(body)
                 finally:
+                    self.answered()
+
+            def send_response(self, *args, **kwargs):
+                self.answered()
+                super().send_response(*args, **kwargs)
+
+            def answered(self):
+                # No longer active once the answer starts: the client may send its next
+                # request as soon as it has read this one, before this thread counts down.
+                if getattr(self, "counted", False):
+                    self.counted = False
                     with site.lock:
                         site.active -= 1
 
