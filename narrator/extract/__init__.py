@@ -30,6 +30,7 @@ from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .metadata import extract_metadata
 from .post import process, to_sections
+from .recover import lead_paragraph, sibling_chunks
 from .rules import RuleSet, compile_selector, norm_phrase, select_rules
 
 __all__ = ["extract_article", "extract_text", "explain", "Explanation", "DEFAULT_MAX_BYTES",
@@ -231,9 +232,12 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
     if doc is None or doc.body is None:
         return []
     raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
+    body = tree.find("body")
+    if body is not None:
+        raw = sibling_chunks(body, raw, rs.options, log, note)
+        raw = lead_paragraph(tree, body, raw, log)
     if log.enabled:  # name what the main-content detection left out
         kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
-        body = tree.find("body")
         for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):
             if len(el) and any(isinstance(c.tag, str) and c.tag in ("p", "div", "ul", "ol", "table", "li", "section")
                                for c in el):

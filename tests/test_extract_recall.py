@@ -1,0 +1,94 @@
+"""Article text that trafilatura's main-content detection leaves out and narrator puts back:
+a body split into sibling chunks, the lead quoted by the meta description; and what must stay
+out (a standfirst box, another article's chunks)."""
+from __future__ import annotations
+
+from narrator.extract import extract_article, extract_text
+
+SENT = ("Paragraph {n} of the story tells what the council decided on Tuesday night and why the "
+        "plan for the old schools matters to the parents who live in the district.")
+
+
+def paras(start: int, count: int) -> str:
+    return "".join(f"<p>{SENT.format(n=n)}</p>" for n in range(start, start + count))
+
+
+def page(body: str, head: str = "", title: str = "The council votes a school plan") -> bytes:
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>{title}</title>{head}'
+            f'</head><body><div class="top"><a href="/">Home</a> <a href="/news">News</a></div>'
+            f'<div class="page"><h1>{title}</h1>{body}</div>'
+            f'<div class="bottom-links"><a href="/a">About</a> <a href="/c">Contact</a></div></body></html>'
+            ).encode("utf-8")
+
+
+def chunked(chunks: int = 3, per: int = 3, between: str = '<div class="ad-slot">Advertisement</div>') -> str:
+    parts = []
+    for c in range(chunks):
+        parts.append(f'<div class="grid narrow"><div class="body__container article__body">'
+                     f'{paras(c * per + 1, per)}</div></div>')
+        parts.append(between)
+    return '<div class="article__chunks">' + "".join(parts) + "</div>"
+
+
+def test_body_split_in_sibling_chunks_is_read_whole():
+    text = extract_text(page(chunked()))
+    for n in range(1, 10):
+        assert SENT.format(n=n) in text
+    assert text.index("Paragraph 1 ") < text.index("Paragraph 4 ") < text.index("Paragraph 7 ")
+    assert "Advertisement" not in text
+
+
+def test_chunks_of_another_layout_or_after_another_h1_are_not_added():
+    other = ('<div class="sidebar"><div class="body__container article__body">'
+             + paras(50, 3) + "</div></div>")
+    text = extract_text(page(chunked(chunks=1, per=4) + other))
+    assert "Paragraph 50 " not in text
+    # the next article of an endless page: the same layout, but below its own h1
+    chunk = '<div class="grid narrow"><div class="body__container article__body">{}</div></div>'
+    nxt = '<div class="grid narrow"><h1>Another story entirely</h1></div>'
+    html = page('<div class="article__chunks">' + chunk.format(paras(1, 4)) + nxt
+                + chunk.format(paras(60, 4)) + "</div>")
+    text = extract_text(html)
+    assert "Paragraph 1 " in text and "Paragraph 60 " not in text
+
+
+LEAD = ("Following last year's vote, the council plans to renovate forty school buildings in the "
+        "first half of next year, according to the minutes of the meeting.")
+
+
+def _lead(html: bytes, raw: list) -> list:
+    import lxml.html
+
+    from narrator.extract.clean import Log
+    from narrator.extract.recover import lead_paragraph
+
+    tree = lxml.html.document_fromstring(html.decode("utf-8"))
+    return lead_paragraph(tree, tree.find("body"), raw, Log())
+
+
+def test_lead_as_loose_text_before_the_first_child_is_put_back():
+    # trafilatura drops a body container's own leading text on some pages (it reads children)
+    from narrator.extract.blocks import RawBlock
+
+    desc = f'<meta name="description" content="{LEAD[:110]}...">'
+    body = (f'<div class="content">{LEAD[:-1]}, says <em><a href="/x">the report</a></em>.<br><br>'
+            + "".join(f"{SENT.format(n=n)}<br><br>" for n in range(1, 6)) + "</div>")
+    raw = [RawBlock("p", "A teaser from the sidebar that trafilatura kept, above the title."),
+           *(RawBlock("p", SENT.format(n=n)) for n in range(1, 6))]
+    out = _lead(page(body, head=desc), raw)
+    assert [b.text[:20] for b in out[:3]] == [raw[0].text[:20], LEAD[:20], SENT.format(n=1)[:20]]
+    assert out[1].text.endswith("says the report.")
+    # already there: nothing added
+    assert len(_lead(page(body, head=desc), out)) == len(out)
+
+
+def test_standfirst_box_quoted_by_the_description_is_not_added():
+    from narrator.extract.blocks import RawBlock
+
+    dek = "A six-year plan for forty buildings, and what it means for the families of the district."
+    desc = f'<meta name="description" content="{dek}">'
+    for box in (f'<h2 class="sub-head">{dek}</h2>', f'<div class="summary">{dek}</div>'):
+        body = f'{box}<div class="story">{paras(1, 5)}</div>'
+        raw = [RawBlock("p", SENT.format(n=n)) for n in range(1, 6)]
+        assert len(_lead(page(body, head=desc), raw)) == 5
+        assert dek not in extract_text(page(body, head=desc))
