@@ -44,6 +44,22 @@ def test_text_output(page_file):
                     "levy that the council raised last spring.\n")
 
 
+def test_body_only_output_and_callable(page_file):
+    from narrator.extract import extract_body_text, extract_text
+
+    proc = run(str(page_file), "--body-only")
+    assert proc.returncode == 0, proc.stderr
+    text = proc.stdout.decode()
+    assert text.startswith("The transit authority will carry every student")
+    assert "Buses go free for students" not in text
+    assert "What it costs\n\n" in text  # cross-heads stay: only the title line goes
+    assert run(str(page_file)).stdout.decode() == "Buses go free for students\n\n" + text
+    assert extract_body_text(PAGE) == text
+    assert extract_text(PAGE) == "Buses go free for students\n\n" + text
+    bad = run(str(page_file), "--body-only", "--format", "json")
+    assert bad.returncode != 0 and b"--body-only" in bad.stderr and b"Traceback" not in bad.stderr
+
+
 def test_json_output_and_explain(page_file):
     proc = run(str(page_file), "--format", "json", "--explain", "--url", "https://ledger.example/buses")
     assert proc.returncode == 0, proc.stderr

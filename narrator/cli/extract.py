@@ -44,6 +44,8 @@ def extract_command(
                                      "Files listed as extract.rules in the config file apply too."),
     max_size: int = typer.Option(10_000_000, "--max-size", min=1, help="Refuse pages larger than this "
                                  "many bytes."),
+    body_only: bool = typer.Option(False, "--body-only", help="Print the article body without the title "
+                                   "line (text format; the JSON has the title as a field of its own)."),
 ) -> None:
     """Print the cleaned article, the text that will be spoken, without synthesizing it."""
     from .. import extract as ex
@@ -53,6 +55,8 @@ def extract_command(
 
     if format not in ("text", "json"):
         raise InputError(f"unknown format {format!r} (use text or json)")
+    if body_only and format != "text":
+        raise InputError("--body-only applies to the text format (the JSON has the title as a field)")
     source = read_input(input, max_bytes=max_size)
     page_url = url or source.url
     from ..extract.userconfig import config_rules
@@ -72,7 +76,7 @@ def extract_command(
                                "dropped": [{"text": t, "rule": r} for t, r in report.dropped]}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
-        sys.stdout.write(render_text(article))
+        sys.stdout.write(render_text(ex.body_only(article) if body_only else article))
         if report is not None:
             sys.stdout.flush()
             sys.stderr.write("\n" + report.render())

@@ -33,7 +33,7 @@ from .post import process, to_sections
 from .recover import lead_paragraph, sibling_chunks
 from .rules import RuleSet, compile_selector, norm_phrase, select_rules
 
-__all__ = ["extract_article", "extract_text", "explain", "Explanation", "DEFAULT_MAX_BYTES",
+__all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
 
 DEFAULT_TIME_LIMIT = float(os.environ.get("NARRATOR_EXTRACT_TIME_LIMIT", "20"))
@@ -279,3 +279,18 @@ def extract_text(html: bytes, url: str | None = None) -> str:
     from ..script import render_text
 
     return render_text(extract_article(html, url=url))
+
+
+def body_only(article: Article) -> Article:
+    """The article without its title, so that its text starts with the body (what
+    `narrator extract --body-only` prints: for transcripts and feeds that show the title apart)."""
+    from dataclasses import replace
+
+    return replace(article, title="")
+
+
+def extract_body_text(html: bytes, url: str | None = None) -> str:
+    """The `narrator extract --body-only` text of a page: the article body without the title line."""
+    from ..script import render_text
+
+    return render_text(body_only(extract_article(html, url=url)))
