@@ -158,7 +158,7 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
     tree = _parse(text)
-    meta = extract_metadata(tree, url)
+    meta = extract_metadata(tree, url, markup=text)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
         rs.options.update(options)

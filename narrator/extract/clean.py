@@ -3,11 +3,12 @@ their attribution, drop selectors from the rules. Every removal is logged for --
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 from lxml import etree
 
-from .rules import Rule, RuleSet, compile_selector, union_xpath
+from .rules import RuleSet, compile_selector
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
              "button", "input", "select", "textarea", "option", "label", "dialog")
@@ -90,18 +91,17 @@ def _attribution_ok(text: str) -> bool:
     return 0 < len(text) <= 250 and len(text.split()) <= 30
 
 
-def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
+def mark_quotes(tree, rs: RuleSet, log: Log, sel: dict | None = None) -> set:
     """Find pull-quotes and their attribution; the attribution element is removed from the page
     and kept on the quote (inside: cite/footer/figcaption/rule selectors; else the element right
-    after the quote when its text starts with a dash)."""
-    xp = union_xpath(tuple(r.value for r in rs.quote_selectors))
-    if xp is None:
-        return
-    found = xp(tree)
+    after the quote when its text starts with a dash). Returns the elements taken out of the
+    page. `sel`: the page's selector matches (`selection`), computed here when not given."""
+    sel = selection(tree, rs) if sel is None else sel
+    removed: set = set()
+    found = [el for el, _ in sel.get("quote", ())]
     if not found:
-        return
-    attr_xp = union_xpath(tuple(r.value for r in rs.attribution_selectors))
-    attributions = set(attr_xp(tree)) if attr_xp is not None else set()
+        return removed
+    attributions = {el for el, _ in sel.get("attribution", ())}
     dashes = rs.attribution_dashes
     # an attribution line ("c-pullquote__citation") is not itself a quote
     found = [q for q in found if q not in attributions and not _starts_with_dash(text_of(q), dashes)]
@@ -111,12 +111,13 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
         if any(d in found_set for d in q.iterdescendants()):
             continue
         attribution = None
-        inner = [a for a in (attr_xp(q) if attr_xp is not None else []) if a is not q]
+        inner = [a for a in q.iterdescendants() if a in attributions] if attributions else []
         for a in inner:
             text = text_of(a)
             if _attribution_ok(text):
                 attribution = strip_dash(text)
                 remove(a)
+                removed.add(a)
                 break
         if attribution is None and len(q):
             last = q[len(q) - 1]
@@ -124,6 +125,7 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
             if len(q) > 1 and _starts_with_dash(text, dashes) and _attribution_ok(text):
                 attribution = strip_dash(text)
                 remove(last)
+                removed.add(last)
         if attribution is None:
             holder = q
             parent = q.getparent()
@@ -133,12 +135,14 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
                     if _attribution_ok(text):
                         attribution = strip_dash(text)
                         remove(cap)
+                        removed.add(cap)
                         break
                 if not text_of(parent) == text_of(q) or parent.getparent() is None:
                     pass
                 else:  # the figure only wrapped the quote: unwrap it (figures read as media)
                     q.tail = parent.tail
                     parent.getparent().replace(parent, q)
+                    removed.add(parent)
                     holder = q
             nxt = holder.getnext()
             if attribution is None and nxt is not None and not (holder.tail or "").strip():
@@ -146,9 +150,11 @@ def mark_quotes(tree, rs: RuleSet, log: Log) -> None:
                 if (_starts_with_dash(text, dashes) or nxt in attributions) and _attribution_ok(text):
                     attribution = strip_dash(text)
                     remove(nxt)
+                    removed.add(nxt)
         q.set(QUOTE_ATTR, "1")
         if attribution:
             q.set(ATTRIBUTION_ATTR, attribution)
+    return removed
 
 
 def protected(tree, rs: RuleSet) -> set:
@@ -166,10 +172,13 @@ def protected(tree, rs: RuleSet) -> set:
     return keep
 
 
-def drop_selected(tree, rs: RuleSet, log: Log, spare=None) -> None:
+def drop_selected(tree, rs: RuleSet, log: Log, spare=None, sel: dict | None = None,
+                  removed: set = frozenset()) -> None:
+    """Remove what the drop selectors match (`sel`: the page's selector matches, computed
+    before the quotes were marked: `removed` holds what that took out of the page)."""
     if not rs.drop:
         return
-    hits = multi_selector(tuple((r.value, r.source) for r in rs.drop)).hits(tree)
+    hits = (selection(tree, rs) if sel is None else sel).get("drop", ())
     if not hits:
         return
     keep = protected(tree, rs)
@@ -180,9 +189,9 @@ def drop_selected(tree, rs: RuleSet, log: Log, spare=None) -> None:
     # a selector that catches the article's own container (a "read-more-enabled" wrapper, a
     # body class) must not take the article with it: spare what holds much of the page's text
     total = sum(len(p.text_content()) for p in tree.iter("p"))
-    gone: set = set()
+    gone: set = set(removed)
     for el, source in hits:
-        if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None:
+        if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None or el in gone:
             continue
         if gone and any(a in gone for a in el.iterancestors()):
             continue  # already left with an ancestor
@@ -201,13 +210,10 @@ def _is_embed(el) -> bool:
     return any(k in (el.get("class") or "") for k in ("twitter", "instagram", "tiktok"))
 
 
-def mark_standfirst(tree, rs: RuleSet):
+def mark_standfirst(tree, rs: RuleSet, sel: dict | None = None):
     """The standfirst (chapô, dek, excerpt, subheadline): spoken after the title as a paragraph,
     never as a section heading."""
-    xp = union_xpath(tuple(r.value for r in rs.standfirst))
-    if xp is None:
-        return None
-    for el in xp(tree):
+    for el, _ in (selection(tree, rs) if sel is None else sel).get("standfirst", ()):
         text = text_of(el)
         if 30 <= len(text) <= 1200 and not el.get(QUOTE_ATTR):
             el.set(STANDFIRST_ATTR, "1")
@@ -217,9 +223,10 @@ def mark_standfirst(tree, rs: RuleSet):
 
 def clean_tree(tree, rs: RuleSet, log: Log):
     strip_junk(tree, rs, log)
-    mark_quotes(tree, rs, log)
-    standfirst = mark_standfirst(tree, rs)
-    drop_selected(tree, rs, log, spare=standfirst)
+    sel = selection(tree, rs)  # one pass over the page for every selector list
+    removed = mark_quotes(tree, rs, log, sel)
+    standfirst = mark_standfirst(tree, rs, sel)
+    drop_selected(tree, rs, log, spare=standfirst, sel=sel, removed=removed)
     return standfirst if standfirst is not None and _attached(standfirst, tree) else None
 
 
@@ -230,7 +237,24 @@ def _attached(el, tree) -> bool:
     return False
 
 
+def selection(tree, rs: RuleSet) -> dict:
+    """{"quote" | "attribution" | "standfirst" | "drop": [(element, rule source)]}, in document
+    order, matched in one pass over the page."""
+    rules = tuple((r.value, r.source, group) for group, rules in (
+        ("quote", rs.quote_selectors), ("attribution", rs.attribution_selectors),
+        ("standfirst", rs.standfirst), ("drop", rs.drop)) for r in rules)
+    return multi_selector(rules).groups(tree)
+
+
 @lru_cache(maxsize=32)
-def multi_selector(rules: tuple[tuple[str, str], ...]):
+def multi_selector(rules: tuple[tuple[str, ...], ...]):
+    """A MultiSelector for (selector, source[, group]) triples, built once per rule set."""
     from .select import MultiSelector
-    return MultiSelector([Rule(v, s) for v, s in rules])
+    return MultiSelector([_GroupRule(*r) for r in rules])
+
+
+@dataclass(frozen=True)
+class _GroupRule:
+    value: str
+    source: str
+    group: str = "drop"

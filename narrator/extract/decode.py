@@ -93,11 +93,14 @@ def _declared(raw: bytes, content_type: str | None) -> list[tuple[str, str]]:
     return out
 
 
+_CONTROL_BYTES = bytes(b for b in range(32) if b < 9 or 13 < b < 32 and b != 27)
+
+
 def _looks_binary(raw: bytes) -> bool:
     sample = raw[:8192]
     if not sample:
         return False
-    controls = sum(1 for b in sample if b < 9 or 13 < b < 32 and b != 27)
+    controls = len(sample) - len(sample.translate(None, _CONTROL_BYTES))
     return controls / len(sample) > 0.05
 
 

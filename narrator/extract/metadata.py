@@ -93,7 +93,12 @@ def heading_title(tree, hint: str = "") -> str:
     return ""
 
 
-def extract_metadata(tree, url: str | None = None) -> Metadata:
+_SUBTITLE_NAMES = ("alternativeHeadline", "standfirst", "chapo", "subtitle", "dek")
+
+
+def extract_metadata(tree, url: str | None = None, markup: str | None = None) -> Metadata:
+    """markup: the page's HTML text, when known: lets the subtitle search skip pages that name
+    none of its classes (an XPath over every element, a few ms on a large page)."""
     metas: dict[str, str] = {}
     for m in tree.iter("meta"):
         content = clean(m.get("content"))
@@ -118,7 +123,7 @@ def extract_metadata(tree, url: str | None = None) -> Metadata:
     title = heading_title(tree, hint) or og_title or ld_title or _TITLE_SUFFIX.sub("", doc_title)
 
     subtitle = clean(ld.get("alternativeHeadline") or "") or None
-    if not subtitle:
+    if not subtitle and (markup is None or any(n in markup for n in _SUBTITLE_NAMES)):
         for el in tree.xpath("//*[@itemprop='alternativeHeadline' or contains(@class,'standfirst') or "
                              "contains(@class,'chapo') or contains(@class,'subtitle') or contains(@class,'dek')]")[:3]:
             text = clean(el.text_content())

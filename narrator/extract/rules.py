@@ -153,7 +153,19 @@ def union_xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
     return etree.XPath(" | ".join(parts))
 
 
-def matches(file: _File, tree, raw_head: str, generator: str) -> bool:
+_NAMES = re.compile(r"[.#]([\w-]+)|\[\s*([\w-]+)")
+MAX_RAW_HEAD = 200_000
+
+
+def _may_match(selector: str, raw_lower: str | None) -> bool:
+    """False when a class, id or attribute name the selector needs is nowhere in the page's
+    markup (raw_lower: the whole page, lower-cased; None when only its start is known)."""
+    if raw_lower is None:
+        return True
+    return all((a or b).lower() in raw_lower for a, b in _NAMES.findall(selector))
+
+
+def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | None = None) -> bool:
     detect = file.data.get("detect")
     if not detect:
         return file.name == "generic"
@@ -161,7 +173,7 @@ def matches(file: _File, tree, raw_head: str, generator: str) -> bool:
         return True
     if any(s in raw_head for s in detect.get("contains", [])):
         return True
-    return any(compile_selector(s)(tree) for s in detect.get("selectors", []))
+    return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, raw_lower))
 
 
 def _merge(rs: RuleSet, name: str, data: dict) -> None:
@@ -221,8 +233,11 @@ def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequ
     head = tree.find("head")
     generator = " ".join(m.get("content") or "" for m in (head if head is not None else tree).iter("meta")
                          if (m.get("name") or "").lower() == "generator").lower()
+    # the selector tests of [detect] walk the whole tree: skip those whose names are not in the
+    # page (known only when raw_head is the whole page)
+    raw_lower = raw_head.lower() if len(raw_head) < MAX_RAW_HEAD else None
     for f in builtin_files():
-        if (f.name in only) if only else matches(f, tree, raw_head, generator):
+        if (f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower):
             _merge(rs, f.name, f.data)
     for f in load_user_rules(user):
         _merge(rs, f"{f.name} ({f.path})", f.data)

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from cssselect import parse
+from lxml import etree
 from cssselect.parser import Attrib, Class, Element, Hash
 
 from .rules import compile_selector
@@ -20,6 +21,7 @@ class _Compound:
     tag: str | None
     conds: list  # (kind, attr, value)
     source: str
+    group: str = "drop"
 
     def match(self, el) -> bool:
         if self.tag and el.tag != self.tag:
@@ -75,12 +77,19 @@ def _flatten(node, out: list) -> str | None:
 
 
 class MultiSelector:
+    """rules: Rule-like objects (value, source), optionally with a group (default "drop"):
+    `hits()` returns one group's matches, `groups()` every group's, from one pass."""
+
     def __init__(self, rules):
         self.by_tag: dict[str, list[_Compound]] = {}
         self.by_attr: dict[str, tuple] = {}  # attr -> (regex, {needle: compounds}) or (None, compounds)
-        self.complex: list = []
-        needles: dict[str, list] = {}
+        self.complex: list = []  # (selector, source, group)
+        self.names: list[str] = []
+        needles: dict[str, dict] = {}
         for rule in rules:
+            group = getattr(rule, "group", "drop")
+            if group not in self.names:
+                self.names.append(group)
             for sel in parse(rule.value):
                 conds: list = []
                 try:
@@ -88,9 +97,9 @@ class MultiSelector:
                         raise ValueError("pseudo")
                     tag = _flatten(sel.parsed_tree, conds)
                 except ValueError:
-                    self.complex.append((compile_selector(rule.value), rule.source))
+                    self.complex.append((compile_selector(rule.value), rule.source, group))
                     continue
-                comp = _Compound(tag, conds, rule.source)
+                comp = _Compound(tag, conds, rule.source, group)
                 if not conds:
                     self.by_tag.setdefault(tag or "*", []).append(comp)
                     continue
@@ -103,48 +112,67 @@ class MultiSelector:
             else:  # longest first, so the regex reports the most specific needle
                 rx = re.compile("|".join(map(re.escape, sorted(by_needle, key=len, reverse=True))))
                 self.by_attr[attr] = (rx, by_needle)
+        self._cache: dict = {}  # (attr, value) -> candidate compounds (attribute values repeat a lot)
 
-    def hits(self, root) -> list[tuple[object, str]]:
-        """(element, rule source) for each matching element, in document order, once each."""
-        out = []
+    def _candidates(self, attr: str, value: str):
+        key = (attr, value)
+        found = self._cache.get(key)
+        if found is None:
+            rx, comps = self.by_attr[attr]
+            if rx is None:
+                found = comps
+            else:
+                found = [c for h in dict.fromkeys(rx.findall(value)) for c in comps[h]]
+            if len(self._cache) > 20_000:
+                self._cache.clear()
+            self._cache[key] = found
+        return found
+
+    def groups(self, root) -> dict[str, list[tuple[object, str]]]:
+        """{group: [(element, rule source)]}, each in document order, an element once per group."""
+        out: dict[str, list] = {g: [] for g in self.names}
         by_tag, by_attr = self.by_tag, self.by_attr
         star = by_tag.get("*", ())
-        for el in root.iter():
-            tag = el.tag
-            if not isinstance(tag, str):
+        single = len(self.names) == 1
+        for el in root.iter(etree.Element):
+            cands = by_tag.get(el.tag, ())
+            if star:
+                cands = [*cands, *star]
+            for attr, value in el.items():
+                if attr in by_attr:
+                    more = self._candidates(attr, value)
+                    if more:
+                        cands = [*cands, *more]
+            if not cands:
                 continue
-            found = None
-            for comp in by_tag.get(tag, ()):
-                found = comp.source
-                break
-            if found is None and star:
-                found = star[0].source
-            if found is None and el.attrib:
-                for attr, value in el.attrib.items():
-                    entry = by_attr.get(attr)
-                    if entry is None:
-                        continue
-                    rx, comps = entry
-                    if rx is None:
-                        candidates = comps
-                    else:
-                        hits = rx.findall(value)
-                        if not hits:
-                            continue
-                        candidates = [c for h in hits for c in comps[h]]
-                    for comp in candidates:
-                        if comp.match(el):
-                            found = comp.source
-                            break
-                    if found:
+            seen = None
+            for comp in cands:
+                group = comp.group
+                if seen is not None and group in seen:
+                    continue
+                if comp.match(el):
+                    out[group].append((el, comp.source))
+                    if single:
                         break
-            if found:
-                out.append((el, found))
+                    if seen is None:
+                        seen = set()
+                    seen.add(group)
         if self.complex:
-            seen = {id(e) for e, _ in out}
-            for sel, source in self.complex:
-                for el in sel(root):
-                    if id(el) not in seen:
-                        seen.add(id(el))
-                        out.append((el, source))
+            order = None
+            for sel, source, group in self.complex:
+                found = sel(root)
+                if not found:
+                    continue
+                have = {el for el, _ in out[group]}
+                for el in found:
+                    if el not in have:
+                        have.add(el)
+                        out[group].append((el, source))
+                if order is None:
+                    order = {el: i for i, el in enumerate(root.iter(etree.Element))}
+                out[group].sort(key=lambda hit: order.get(hit[0], -1))
         return out
+
+    def hits(self, root, group: str = "drop") -> list[tuple[object, str]]:
+        """(element, rule source) for each matching element, in document order, once each."""
+        return self.groups(root).get(group, [])
