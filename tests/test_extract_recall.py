@@ -92,3 +92,20 @@ def test_standfirst_box_quoted_by_the_description_is_not_added():
         raw = [RawBlock("p", SENT.format(n=n)) for n in range(1, 6)]
         assert len(_lead(page(body, head=desc), raw)) == 5
         assert dek not in extract_text(page(body, head=desc))
+
+
+CTA = ("Join our reader club today to get every story of the week, the morning briefing and "
+       "invitations to our events, all for the price of one coffee a month, with no commitment "
+       "and a free first month for every new member.")
+MEAL = ("Asparagus and eggs: one cup of asparagus, two soft-boiled or poached eggs, half a cup "
+        "of sweet potato or one slice of whole-grain toast, and one teaspoon of olive oil for the "
+        "potatoes or of grass-fed butter for the toast.")
+
+
+def test_repeated_block_is_spoken_once_but_a_repeated_run_is_kept():
+    body = (f"<p>{CTA}</p>{paras(1, 3)}<p>{CTA}</p>{paras(4, 2)}"
+            f"<h2>Plan A</h2><p>Eat sixty to ninety minutes before your workout.</p><p>{MEAL}</p>{paras(6, 1)}"
+            f"<h2>Plan B</h2><p>Eat sixty to ninety minutes before your workout.</p><p>{MEAL}</p>{paras(7, 1)}")
+    text = extract_text(page(f'<div class="story">{body}</div>'))
+    assert text.count("Join our reader club") == 1
+    assert text.count("Asparagus and eggs") == 2

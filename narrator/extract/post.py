@@ -125,18 +125,23 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
         merged.append(b)
     blocks = merged
 
-    # repeated blocks (a call to action twice, a teaser repeating the lead): spoken once
-    seen: set[str] = set()
+    # repeated blocks (a call to action twice, a teaser repeating the lead): spoken once; but a
+    # block repeated together with the block before it is part of a repeated run, the article's
+    # own structure (the same meal in two meal plans, a recurring schedule): kept
+    first_prev: dict[str, str | None] = {}  # key -> the key of the block before its first occurrence
     unique = []
+    prev: str | None = None
     for b in blocks:
         k = b.kind + ":" + (_key(b.text) if b.kind != "list" else _key(" ".join(b.items)))
         # only long blocks: short repeated lines (interview questions) are often the article's
         # (lists repeat legitimately: a meal plan, a recurring schedule)
-        if b.kind in ("p", "quote") and k in seen and len(k.split()) >= 30:
+        if b.kind in ("p", "quote") and k in first_prev and len(k.split()) >= 30 \
+                and (prev is None or first_prev[k] != prev):
             log.add(b.text or " / ".join(b.items), "heuristic: repeated block")
             continue
-        seen.add(k)
+        first_prev.setdefault(k, prev)
         unique.append(b)
+        prev = k
     blocks = unique
 
     # a pull-quote that repeats a body sentence is spoken once (policy: options.pullquote_dedupe)
