@@ -109,3 +109,13 @@ def test_repeated_block_is_spoken_once_but_a_repeated_run_is_kept():
     text = extract_text(page(f'<div class="story">{body}</div>'))
     assert text.count("Join our reader club") == 1
     assert text.count("Asparagus and eggs") == 2
+
+
+def test_inline_markup_inside_a_sentence_is_never_cut_out():
+    # trafilatura's precision mode drops class="link" spans and "border" styles wherever they are
+    body = ('<div class="story"><p>Our reporter said that <span class="link"><a href="/x">the league will '
+            'fine the player</a></span> for his role in the fight, and that <span style="border-bottom:1px '
+            'solid">the appeal is due</span> on Friday.</p>' + paras(1, 4) + "</div>")
+    text = extract_text(page(body))
+    assert ("Our reporter said that the league will fine the player for his role in the fight, and that "
+            "the appeal is due on Friday.") in text

@@ -218,12 +218,23 @@ def _renote(sections, old, new):
                                          for b in s.blocks)) for s in sections)
 
 
+_INLINE_STYLED = etree.XPath(
+    "//p//*[self::span or self::a or self::em or self::strong or self::b or self::i or self::u or self::font]"
+    "[@class or @id or @style]")
+
+
 def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
     import trafilatura
 
     quotes = {}
     for q in tree.xpath(f"//*[@{QUOTE_ATTR}]"):
         quotes[norm_phrase(text_of(q))] = q.get(ATTRIBUTION_ATTR)
+    # inside a paragraph, markup is the sentence's: trafilatura's precision mode drops inline
+    # elements by class or style (class="link", a "border" style), which cuts words out of the
+    # middle of a sentence. The drop rules have already run, so these attributes can go.
+    for el in _INLINE_STYLED(tree):
+        for attr in ("class", "id", "style"):
+            el.attrib.pop(attr, None)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
