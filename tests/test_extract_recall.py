@@ -119,3 +119,15 @@ def test_inline_markup_inside_a_sentence_is_never_cut_out():
     text = extract_text(page(body))
     assert ("Our reporter said that the league will fine the player for his role in the fight, and that "
             "the appeal is due on Friday.") in text
+
+
+def test_a_short_paragraph_with_a_link_in_its_own_card_is_not_lost():
+    # one wrapper per paragraph: trafilatura's precision mode deletes a short wrapped paragraph
+    # that holds a link; it sits between two extracted ones, in the same layout: put back
+    card = '<div class="card collection-item"><div class="card-content card-article">{}</div></div>'
+    hole = '<p>The study was published on Monday in <a href="/j">the journal Nature Astronomy</a>.</p>'
+    cards = [f"<p>{SENT.format(n=n)}</p>" for n in range(1, 4)] + [hole] + \
+            [f"<p>{SENT.format(n=n)}</p>" for n in range(4, 7)]
+    text = extract_text(page('<div class="story-cards">' + "".join(card.format(c) for c in cards) + "</div>"))
+    assert "The study was published on Monday in the journal Nature Astronomy." in text
+    assert text.index("Paragraph 3 ") < text.index("The study was") < text.index("Paragraph 4 ")

@@ -63,10 +63,15 @@ def _extracted_keys(raw: list[RawBlock]) -> set:
 
 
 def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> list[RawBlock]:
-    """Add the article's other chunks: elements with the same tag and class as the container of
-    the extracted paragraphs, in the same layout (the same tags and classes up to a common
-    ancestor at most MAX_CHUNK_LEVELS up), with new paragraph text, and no other article's h1
-    between."""
+    """Add the article's other chunks, elements in the same layout as the containers of the
+    extracted paragraphs (same tag and class, same tags and classes up to their common
+    ancestor), with new paragraph text:
+
+    - the body's container is one element (a body split in chunks): its repeats up to
+      MAX_CHUNK_LEVELS above it that bring MIN_CHUNK_CHARS of new text, not below another h1;
+    - each paragraph has a container of its own (a "card" per paragraph): only the holes, the
+      containers between two extracted ones (trafilatura drops a short one with a link).
+    """
     index = _paragraph_index(body)
     positions: dict = {}  # container -> [raw indices of its paragraphs]
     for i, b in enumerate(raw):
@@ -74,50 +79,89 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> 
             el = index.get(_key(b.text)[:200])
             if el is not None and el.getparent() is not None:
                 positions.setdefault(el.getparent(), []).append(i)
-    if not positions:
+    groups: dict = {}  # (tag, class) -> containers
+    for container in positions:
+        cls = (container.get("class") or "").strip()
+        if cls:
+            groups.setdefault((container.tag, container.get("class")), []).append(container)
+    if not groups:
         return raw
-    container, where = max(positions.items(), key=lambda kv: len(kv[1]))
-    cls = container.get("class")
-    if len(where) < 2 or not cls or not cls.strip():
+    (tag, cls), containers = max(groups.items(), key=lambda kv: sum(len(positions[c]) for c in kv[1]))
+    if sum(len(positions[c]) for c in containers) < 2:
         return raw
-    scope = container
-    for _ in range(MAX_CHUNK_LEVELS):
-        up = scope.getparent()
-        if up is None or up.tag in ("body", "html"):
-            break
-        scope = up
-    if scope is container:
-        return raw
-    candidates = [el for el in scope.iter(container.tag) if el.get("class") == cls and el is not container]
+    holes_only = len(containers) > 1
+    if holes_only:
+        scope = _common_ancestor(containers)
+        if scope is None or scope.tag in ("body", "html"):
+            return raw
+    else:
+        scope = containers[0]
+        for _ in range(MAX_CHUNK_LEVELS):
+            up = scope.getparent()
+            if up is None or up.tag in ("body", "html"):
+                break
+            scope = up
+        if scope is containers[0]:
+            return raw
+    known = set(containers)
+    candidates = [el for el in scope.iter(tag) if el.get("class") == cls and el not in known]
     if not candidates:
         return raw
     order = _doc_order(scope)
-    here = order[container]
-    h1_after = [order[h] for h in scope.iter("h1") if order[h] > here]
+    spots = sorted((order[c], max(positions[c]), min(positions[c])) for c in containers)
+    first_pos, last_pos = spots[0][0], spots[-1][0]
+    h1_after = [order[h] for h in scope.iter("h1") if order[h] > first_pos]
     stop = min(h1_after) if h1_after else None
     seen = _extracted_keys(raw)
-    inside = set(container.iterancestors()) | set(container.iterdescendants())
-    shape = _path(container, scope)
-    before: list[RawBlock] = []
-    after: list[RawBlock] = []
+    inside = set()
+    for c in containers:
+        inside.update(c.iterancestors())
+        inside.update(c.iterdescendants())
+    shapes = {tuple(_path(c, scope)) for c in containers}
+    inserts: dict[int, list[RawBlock]] = {}  # raw index to insert before -> blocks
     for el in candidates:
         if el in inside:
             continue
         pos = order[el]
-        if _path(el, scope) != shape:  # a repeat of the same layout, not a box of another kind
+        if tuple(_path(el, scope)) not in shapes:  # a box of another kind, not a repeat
             continue
         if stop is not None and pos > stop:
             continue
+        interior = first_pos < pos < last_pos
+        if holes_only and not interior:
+            continue
         new = [p for p in el.iter("p") if _key(p.text_content())[:200] not in seen]
-        if sum(len(p.text_content()) for p in new) < MIN_CHUNK_CHARS:
+        if sum(len(p.text_content()) for p in new) < (40 if interior else MIN_CHUNK_CHARS):
             continue
         blocks = [b for b in walk_dom(el, options, log, note)
                   if not (b.kind == "p" and _key(b.text)[:200] in seen)]
-        (before if pos < here else after).extend(blocks)
-    if not before and not after:
+        if not blocks:
+            continue
+        prev = [s for s in spots if s[0] < pos]
+        at = prev[-1][1] + 1 if prev else spots[0][2]
+        inserts.setdefault(at, []).extend(blocks)
+    if not inserts:
         return raw
-    first, last = min(where), max(where)
-    return raw[:first] + before + raw[first:last + 1] + after + raw[last + 1:]
+    out: list[RawBlock] = []
+    for i, b in enumerate(raw):
+        out.extend(inserts.pop(i, ()))
+        out.append(b)
+    for i in sorted(inserts):
+        out.extend(inserts[i])
+    return out
+
+
+def _common_ancestor(elements):
+    """The nearest element that holds all of them (or is one of them)."""
+    common = None
+    for el in elements:
+        chain = [el, *el.iterancestors()]
+        if common is None:
+            common = chain
+        else:
+            members = set(chain)
+            common = [a for a in common if a in members]
+    return common[0] if common else None
 
 
 def _description(tree) -> str:
