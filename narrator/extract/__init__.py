@@ -94,11 +94,29 @@ _CONTROL_REFS = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9])
                            r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F]));?")
 
 
+_PARSERS = threading.local()
+
+
+def _parser():
+    """lxml.html's parser with the element class chosen in C: lxml.html's own lookup is Python
+    code run for every element proxy (a few ms per page, in our passes and trafilatura's). Every
+    element is an HtmlElement; form controls lose their lxml.html form helpers, unused here.
+    One per thread: lxml parsers are not shared between threads."""
+    parser = getattr(_PARSERS, "parser", None)
+    if parser is None:
+        parser = lxml.html.HTMLParser()
+        parser.set_element_class_lookup(etree.ElementDefaultClassLookup(
+            element=lxml.html.HtmlElement, comment=lxml.html.HtmlComment,
+            pi=lxml.html.HtmlProcessingInstruction, entity=lxml.html.HtmlEntity))
+        _PARSERS.parser = parser
+    return parser
+
+
 def _parse(text: str):
     text = _XML_DECL.sub("", text, count=1)
     text = _CONTROL_REFS.sub("", _CONTROL_CHARS.sub("", text))
     try:
-        tree = lxml.html.document_fromstring(text)
+        tree = lxml.html.document_fromstring(text, parser=_parser())
     except (etree.ParserError, ValueError) as exc:
         raise InputError(f"cannot parse the page as HTML ({exc})") from None
     if tree is None or tree.tag != "html":
