@@ -112,9 +112,12 @@ def _parser():
     return parser
 
 
-def _parse(text: str):
+def _parse(text: str, controls_removed: bool = False):
+    """text: the page; controls_removed: decode_html's text, which holds no control characters."""
     text = _XML_DECL.sub("", text, count=1)
-    text = _CONTROL_REFS.sub("", _CONTROL_CHARS.sub("", text))
+    if not controls_removed:
+        text = _CONTROL_CHARS.sub("", text)
+    text = _CONTROL_REFS.sub("", text)
     try:
         tree = lxml.html.document_fromstring(text, parser=_parser())
     except (etree.ParserError, ValueError) as exc:
@@ -175,7 +178,7 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
-    tree = _parse(text)
+    tree = _parse(text, controls_removed=True)
     meta = extract_metadata(tree, url, markup=text)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:

@@ -109,9 +109,14 @@ class MultiSelector:
         for attr, by_needle in needles.items():
             if None in by_needle:  # [attr] alone: every element with the attribute is a candidate
                 self.by_attr[attr] = (None, [c for comps in by_needle.values() for c in comps])
-            else:  # longest first, so the regex reports the most specific needle
-                rx = re.compile("|".join(map(re.escape, sorted(by_needle, key=len, reverse=True))))
-                self.by_attr[attr] = (rx, by_needle)
+            else:
+                # a needle can hide in another ("related" in "jp-relatedposts"): the regex reports,
+                # at every position, the longest needle starting there; the needles inside it
+                # are then candidates too
+                needles = sorted(by_needle, key=len, reverse=True)
+                rx = re.compile("(?=(" + "|".join(map(re.escape, needles)) + "))")
+                within = {n: [m for m in needles if m in n] for n in needles}
+                self.by_attr[attr] = (rx, {n: [c for m in within[n] for c in by_needle[m]] for n in needles})
         self._cache: dict = {}  # (attr, value) -> candidate compounds (attribute values repeat a lot)
 
     def _candidates(self, attr: str, value: str):
