@@ -53,3 +53,20 @@ def test_cms_detection_by_selector_still_works():
     tree = lxml.html.document_fromstring(html.replace(' data-wf-site="x"', ""))
     assert "webflow" not in select_rules(tree, html.replace(' data-wf-site="x"', "")).names
     assert extract_article(html.encode()).sections
+
+
+def test_rule_sets_are_merged_once_but_each_page_gets_its_own(tmp_path):
+    html = "<html><head><title>T</title></head><body><p>x</p></body></html>"
+    tree = lxml.html.document_fromstring(html)
+    first = select_rules(tree, html)
+    first.options["captions"] = True
+    first.drop.clear()
+    first.notes["table"]["en"] = "changed"
+    user = tmp_path / "mine.toml"
+    user.write_text('name = "mine"\n[options]\ntables = "read"\n[drop]\nselectors = [".mine"]\n', "utf-8")
+    with_user = select_rules(tree, html, user=[user])
+    assert with_user.options["tables"] == "read" and any(r.value == ".mine" for r in with_user.drop)
+    again = select_rules(tree, html)
+    assert again.options["captions"] is False and again.options["tables"] == "note"
+    assert again.drop and not any(r.value == ".mine" for r in again.drop)
+    assert again.notes["table"]["en"] != "changed"

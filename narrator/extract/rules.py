@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import tomllib
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import Sequence
@@ -229,19 +229,39 @@ def load_user_rules(paths: Sequence[Path]) -> tuple[_File, ...]:
 
 def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequence[str] = ()) -> RuleSet:
     """The merged rule set for this page: generic + detected CMS sets + user files."""
-    rs = RuleSet()
     head = tree.find("head")
     generator = " ".join(m.get("content") or "" for m in (head if head is not None else tree).iter("meta")
                          if (m.get("name") or "").lower() == "generator").lower()
     # the selector tests of [detect] walk the whole tree: skip those whose names are not in the
     # page (known only when raw_head is the whole page)
     raw_lower = raw_head.lower() if len(raw_head) < MAX_RAW_HEAD else None
-    for f in builtin_files():
-        if (f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower):
-            _merge(rs, f.name, f.data)
+    names = tuple(f.name for f in builtin_files()
+                  if ((f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower)))
+    rs = _copy(_builtin_set(names))
     for f in load_user_rules(user):
         _merge(rs, f"{f.name} ({f.path})", f.data)
     return rs
+
+
+@lru_cache(maxsize=64)
+def _builtin_set(names: tuple[str, ...]) -> RuleSet:
+    """The built-in sets merged, once per combination (a page gets a copy: callers change it)."""
+    rs = RuleSet()
+    for f in builtin_files():
+        if f.name in names:
+            _merge(rs, f.name, f.data)
+    return rs
+
+
+def _copy(rs: RuleSet) -> RuleSet:
+    """A copy whose lists and tables (and tables of tables) can be changed freely."""
+    def own(value):
+        if isinstance(value, list):
+            return list(value)
+        if isinstance(value, dict):
+            return {k: own(v) for k, v in value.items()}
+        return value
+    return RuleSet(**{f.name: own(getattr(rs, f.name)) for f in fields(rs)})
 
 
 def builtin_names() -> list[str]:

@@ -139,15 +139,18 @@ class MultiSelector:
         by_tag, by_attr = self.by_tag, self.by_attr
         star = by_tag.get("*", ())
         single = len(self.names) == 1
+        cache_get = self._cache.get
         for el in root.iter(etree.Element):
-            cands = by_tag.get(el.tag, ())
+            cands = by_tag.get(el.tag)
             if star:
-                cands = [*cands, *star]
-            for attr, value in el.items():
-                if attr in by_attr:
-                    more = self._candidates(attr, value)
+                cands = [*(cands or ()), *star]
+            for item in el.items():
+                if item[0] in by_attr:
+                    more = cache_get(item)
+                    if more is None:
+                        more = self._candidates(*item)
                     if more:
-                        cands = [*cands, *more]
+                        cands = more if cands is None else [*cands, *more]
             if not cands:
                 continue
             seen = None
