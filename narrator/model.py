@@ -143,7 +143,7 @@ class Narration:
     timeline: Timeline
     engine: str
     voice: str
-    loudness_lufs: float  # ffmpeg's reading of the encoder input, less the codec allowance
+    loudness_lufs: float  # the encoder input's loudness, less the codec allowance
     stage_seconds: dict = field(default_factory=dict)
     engine_choice: str = ""  # why engine "auto" chose this engine and voice ("" if not auto)
     cache: dict = field(default_factory=dict)  # synthesis cache {"hits", "misses", "errors"}

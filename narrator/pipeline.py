@@ -148,7 +148,8 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
                               progress=progress, cache=cache, voices=voices)
     try:
         narration = assemble(script, audio, out_mp3, engine=engine.name, voice=voice,
-                             bitrate_kbps=options.bitrate_kbps, timings=timings)
+                             bitrate_kbps=options.bitrate_kbps, timings=timings,
+                             background_encoding=options.workers != 1)
     finally:
         engine.close()
         if cache is not None:

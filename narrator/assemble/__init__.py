@@ -19,6 +19,7 @@ from ..model import Narration, Script
 from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, Mp3Encoder
 from .sidecars import chapters_json, webvtt
 from .tags import write_tags
+from .loudness import ProgrammeMeter
 from .timeline import RATE, lay_out
 
 __all__ = ["assemble", "output_paths", "TARGET_LUFS"]
@@ -43,21 +44,26 @@ def _temp_beside(path: Path, stack: ExitStack) -> Path:
 
 
 def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: str, voice: str,
-             bitrate_kbps: int = 64, timings: dict | None = None) -> Narration:
+             bitrate_kbps: int = 64, timings: dict | None = None,
+             background_encoding: bool = True) -> Narration:
+    """`background_encoding`: encode on a thread of its own, beside synthesis and levelling
+    (worth it when the narration may use more than one core)."""
     timings = timings if timings is not None else {}
     out_mp3 = Path(out_mp3)
     paths = output_paths(out_mp3)
     with ExitStack() as stack:
         temps = {key: _temp_beside(path, stack) for key, path in paths.items()}
         started = time.perf_counter()
-        encoder = Mp3Encoder(temps["mp3"], RATE, bitrate_kbps)
+        encoder = Mp3Encoder(temps["mp3"], RATE, bitrate_kbps, background=background_encoding)
         stack.callback(encoder.abort)
-        # Pulls synthesis through; ffmpeg encodes on another core as the audio arrives.
+        meter = ProgrammeMeter(RATE)
+        # Pulls synthesis through; the audio is encoded as it arrives.
         timeline = lay_out(script, audio, encoder, RATE, target_lufs=INPUT_TARGET_LUFS,
-                           ceiling_dbfs=LIMIT_DBFS)
+                           ceiling_dbfs=LIMIT_DBFS, meter=meter)
         timings["synthesize+layout+encode"] = time.perf_counter() - started
         started = time.perf_counter()
-        loudness = encoder.finish()
+        encoder.finish()
+        loudness = meter.integrated()
         author = ", ".join(script.meta.authors) or script.meta.site_name
         write_tags(temps["mp3"], title=script.title, language=script.language, meta=script.meta,
                    timeline=timeline, engine=engine, voice=voice)

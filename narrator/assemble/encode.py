@@ -1,28 +1,26 @@
-"""PCM stream -> MP3, by the ffmpeg binary that the imageio-ffmpeg wheel ships (no system
-ffmpeg needed).
+"""PCM stream -> MP3 file, encoded by LAME in this process (lame.py).
 
-ffmpeg reads the PCM on its standard input while the synthesis is still running, so encoding
-overlaps synthesis and no copy of the audio is ever kept, in memory or on disk. That works
-because the utterances arrive already levelled to the target and peak-limited
-(dynamics.py): no gain has to wait for the end of the programme. A lookahead limiter stays in
-ffmpeg's chain as a safety net, and ffmpeg's own EBU R128 scanner reports what it encoded.
+The levelled utterances arrive one by one and are encoded as they come, so no copy of the
+whole programme is ever kept, in memory or on disk. When the narration has more than one
+core to itself (a single `narrate`), a thread encodes while the caller synthesizes and levels
+the next utterances (LAME runs without the GIL); a batch worker, which owns one core, encodes
+in its own thread of control: a second busy thread there would only compete with its
+neighbours for the same cores.
 """
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-import tempfile
-from functools import lru_cache
+import queue
+import threading
 from pathlib import Path
 
 from ..errors import AudioError
+from .lame import Lame
+from .mp3tag import bitrates, tag_frame, tag_frame_size
 
 TARGET_LUFS = -16.0
 # Sample-peak ceiling of the limiter. Inter-sample peaks and MP3 coding add up to ~1 dB,
 # so -2 dBFS keeps the true peak under -1 dBTP.
 LIMIT_DBFS = -2.0
-SAFETY_LIMIT_DBFS = -1.2
 # LAME's -q: 7 is ~2.5x faster than the default 3 and indistinguishable on speech at 64k.
 LAME_QUALITY = 7
 # MP3 coding at speech bitrates drops masked high-frequency detail, which K-weighting counts:
@@ -32,100 +30,92 @@ CODEC_ALLOWANCE_LU = 0.45
 # What the encoder's input is levelled to.
 INPUT_TARGET_LUFS = TARGET_LUFS + CODEC_ALLOWANCE_LU
 
-_INTEGRATED = re.compile(r"Summary:.*?I:\s+(-?[\d.]+|-inf) LUFS", re.S)
-
-
-@lru_cache(maxsize=1)
-def ffmpeg_exe() -> str:
-    try:
-        import imageio_ffmpeg
-        return imageio_ffmpeg.get_ffmpeg_exe()
-    except Exception as exc:  # missing wheel or binary
-        raise AudioError(f"ffmpeg is not available ({exc}); reinstall imageio-ffmpeg") from None
-
-
-# Pipe ends that only this process may hold. Synthesis workers are forked while an encoder is
-# running; a child that inherited the write end of ffmpeg's stdin would keep it open, and
-# ffmpeg would wait for the end of its input forever.
-_PARENT_ONLY_FDS: set[int] = set()
-
-
-def _close_parent_only_fds() -> None:
-    for fd in list(_PARENT_ONLY_FDS):
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    _PARENT_ONLY_FDS.clear()
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_close_parent_only_fds)
+_QUEUE_CHUNKS = 32  # utterances waiting for the encoder thread: a bounded amount of audio
+_DONE = None
 
 
 class Mp3Encoder:
-    """Write s16le mono PCM with `write`; `finish` returns the encoded input's loudness."""
+    """Write s16le mono PCM with `write`, then `finish` (or `abort`)."""
 
-    def __init__(self, out: Path, rate: int, bitrate_kbps: int = 64):
-        # Only a safety net: set above the levelled audio's own ceiling, so that it never
-        # touches speech the leveller already kept under LIMIT_DBFS (its release would
-        # otherwise pull down the loudness after every peak).
-        limit = 10 ** (SAFETY_LIMIT_DBFS / 20)
-        command = [
-            ffmpeg_exe(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "info", "-y",
-            "-f", "s16le", "-ar", str(rate), "-ac", "1", "-i", "pipe:0",
-            "-af", f"alimiter=limit={limit:.4f}:level=false:latency=true,ebur128=framelog=quiet",
-            "-c:a", "libmp3lame", "-b:a", f"{int(bitrate_kbps)}k",
-            "-compression_level", str(LAME_QUALITY), "-ac", "1", "-f", "mp3", str(out),
-        ]
-        # ffmpeg's log goes to a file: a pipe nobody reads until the end could fill and stall it.
-        self._log = tempfile.TemporaryFile()
-        self._process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                                         stderr=self._log)
-        self._stdin_fd = self._process.stdin.fileno()
-        try:  # a 1 MB pipe lets synthesis run ahead while ffmpeg encodes (Linux)
-            import fcntl
-            fcntl.fcntl(self._stdin_fd, fcntl.F_SETPIPE_SZ, 1 << 20)
-        except (ImportError, AttributeError, OSError):
-            pass
-        _PARENT_ONLY_FDS.add(self._stdin_fd)
+    def __init__(self, out: Path, rate: int, bitrate_kbps: int = 64, *, background: bool = False):
+        allowed = bitrates(rate)
+        if bitrate_kbps not in allowed:
+            raise AudioError(f"MP3 at {rate} Hz cannot be {bitrate_kbps} kbit/s; choose one of "
+                             + ", ".join(map(str, allowed)))
+        self._rate, self._kbps = rate, int(bitrate_kbps)
+        self._lame = Lame(rate, self._kbps, LAME_QUALITY)
+        try:
+            self._file = open(out, "wb")
+        except OSError as exc:
+            self._lame.close()
+            raise AudioError(f"cannot write {out}: {exc.strerror}") from None
+        self._tag_size = tag_frame_size(rate, self._kbps)
+        self._file.write(bytes(self._tag_size))  # the tag frame's place, filled by finish()
+        self._error: BaseException | None = None
+        self._queue: queue.Queue | None = None
+        self._thread: threading.Thread | None = None
+        if background:
+            self._queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
+            self._thread = threading.Thread(target=self._drain, name="mp3-encoder", daemon=True)
+            self._thread.start()
 
-    def _release(self) -> None:
-        _PARENT_ONLY_FDS.discard(self._stdin_fd)
+    def _encode(self, pcm: bytes) -> None:
+        self._file.write(self._lame.encode(pcm))
 
-    def _failure(self) -> AudioError:
-        self._release()
-        self._process.kill()
-        self._process.wait()
-        self._log.seek(0)
-        detail = self._log.read().decode("utf-8", "replace").strip()[-500:]
-        return AudioError(f"audio encoding failed: {detail or 'ffmpeg stopped'}")
+    def _drain(self) -> None:
+        while True:
+            pcm = self._queue.get()
+            if pcm is _DONE:
+                return
+            if self._error is None:
+                try:
+                    self._encode(pcm)
+                except BaseException as exc:  # re-raised in the caller's thread
+                    self._error = exc
+
+    def _raise_pending(self) -> None:
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error if isinstance(error, AudioError) else AudioError(
+                f"audio encoding failed: {error}") from error
 
     def write(self, pcm: bytes) -> None:
-        try:
-            self._process.stdin.write(pcm)
-        except (BrokenPipeError, ValueError):
-            raise self._failure() from None
+        self._raise_pending()
+        if self._queue is not None:
+            self._queue.put(pcm)
+        else:
+            self._encode(pcm)
 
-    def finish(self) -> float:
-        self._release()
+    def _stop_thread(self) -> None:
+        if self._thread is not None:
+            self._queue.put(_DONE)
+            self._thread.join()
+            self._thread = None
+
+    def finish(self) -> None:
+        """Encode what is left and put the LAME tag frame in front: the file is complete."""
         try:
-            self._process.stdin.close()
-        except BrokenPipeError:
-            raise self._failure() from None
-        if self._process.wait() != 0:
-            raise self._failure()
-        self._log.seek(0)
-        log = self._log.read().decode("utf-8", "replace")
-        self._log.close()
-        found = _INTEGRATED.search(log)
-        if not found:
-            raise AudioError("ffmpeg did not report the loudness of the audio")
-        return float(found.group(1))
+            self._stop_thread()
+            self._raise_pending()
+            self._file.write(self._lame.flush())
+            lame = self._lame
+            frame = tag_frame(rate=self._rate, stream_kbps=self._kbps, frames=lame.frames,
+                              stream_bytes=self._file.tell(), encoder_delay=lame.encoder_delay,
+                              padding=lame.padding, quality=LAME_QUALITY,
+                              lowpass_hz=lame.lowpass_hz)
+            self._file.seek(0)
+            self._file.write(frame)
+            self._file.close()
+        except OSError as exc:
+            raise AudioError(f"cannot write the MP3: {exc.strerror}") from None
+        finally:
+            self.abort()
 
     def abort(self) -> None:
-        self._release()
-        if self._process.poll() is None:
-            self._process.kill()
-            self._process.wait()
-        self._log.close()
+        """Stop without a usable file (the caller removes it); safe to call more than once."""
+        if self._thread is not None:
+            self._error = self._error or AudioError("aborted")  # skip the queued audio
+            self._stop_thread()
+        self._lame.close()
+        if not self._file.closed:
+            self._file.close()

@@ -54,14 +54,15 @@ class TimelineWriter:
     rate: int = RATE
     target_lufs: float = -16.0
     ceiling_dbfs: float = -2.0
+    meter: ProgrammeMeter | None = None  # the programme's loudness, pauses included
     leveller: Leveller = field(init=False)
-    meter: ProgrammeMeter = field(init=False)
     position: int = 0  # samples written so far
     utterance_spans: list[Span] = field(default_factory=list)
 
     def __post_init__(self):
         self.leveller = Leveller(self.rate, self.target_lufs, self.ceiling_dbfs)
-        self.meter = ProgrammeMeter(self.rate)
+        if self.meter is None:
+            self.meter = ProgrammeMeter(self.rate)
 
     def _write(self, samples: np.ndarray) -> None:
         if samples.size:
@@ -85,13 +86,15 @@ class TimelineWriter:
 
 
 def lay_out(script: Script, audio: Iterable[Audio], sink: Sink, rate: int = RATE, *,
-            target_lufs: float = -16.0, ceiling_dbfs: float = -2.0) -> Timeline:
+            target_lufs: float = -16.0, ceiling_dbfs: float = -2.0,
+            meter: ProgrammeMeter | None = None) -> Timeline:
     """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline.
 
     Chapters are contiguous: each starts where its first utterance starts (the first at 0)
-    and ends where the next one starts; the last ends at the end of the audio.
+    and ends where the next one starts; the last ends at the end of the audio. `meter`, if
+    given, measures everything written (its integrated() is the programme loudness).
     """
-    writer = TimelineWriter(sink, rate, target_lufs, ceiling_dbfs)
+    writer = TimelineWriter(sink, rate, target_lufs, ceiling_dbfs, meter)
     chapter_starts: list[tuple[float, str]] = []
     stream: Iterator[Audio] = iter(audio)
     for chapter in script.chapters:
