@@ -256,6 +256,13 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
     for el in _INLINE_STYLED(tree):
         for attr in ("class", "id", "style"):
             el.attrib.pop(attr, None)
+    # the metadata is read: the head's scripts and styles (a third of a page's markup, on the
+    # Scrapinghub set) would only be copied by trafilatura, several times, then thrown away
+    head = tree.find("head")
+    if head is not None:
+        for el in list(head.iter("script", "style", "link", "noscript")):
+            if el.tag != "script" or (el.get("type") or "").lower() != "application/ld+json":
+                el.getparent().remove(el)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
