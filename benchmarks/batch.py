@@ -1,6 +1,6 @@
 """Batch throughput and memory: prints figures, asserts nothing.
 
-    python benchmarks/batch.py [--speed 80] [--articles 20] [--big 200] [--skip-dask]
+    python benchmarks/batch.py [--speed 80] [--articles 20] [--big 200] [--skip-dask] [--skip-memory]
 
 1. throughput of `narrator batch` with 1 and 2 local workers on the same archive of SPEED
    short pages derived from samples/ (target: 2 workers >= 1.7x one worker, on an idle
@@ -64,6 +64,7 @@ def main() -> None:
     parser.add_argument("--speed", type=int, default=80,
                         help="archive for the 1 vs 2 workers and Dask throughput")
     parser.add_argument("--skip-dask", action="store_true")
+    parser.add_argument("--skip-memory", action="store_true", help="only the throughput runs")
     args = parser.parse_args()
     print(f"cores: {len(os.sched_getaffinity(0))}, load average: "
           f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}")
@@ -73,8 +74,9 @@ def main() -> None:
         (tmp / "config.toml").write_text("[cache]\nenabled = false\n")
         os.environ["NARRATOR_CONFIG"] = str(tmp / "config.toml")
         small, big, speed = tmp / "small", tmp / "big", tmp / "speed"
-        build_archive(small, args.articles)
-        build_archive(big, args.big)
+        if not args.skip_memory:
+            build_archive(small, args.articles)
+            build_archive(big, args.big)
         build_archive(speed, args.speed)
 
         # 1. throughput (wall time includes starting the worker processes)
@@ -91,14 +93,15 @@ def main() -> None:
               f"{100 * again['process_seconds'] / two['process_seconds']:.1f} %)")
 
         # 2. memory, small and large archive
-        low = run_batch(small, tmp / "out3", "--workers", "2")
-        print(line(f"{args.articles} articles, 2 workers", low))
-        high = run_batch(big, tmp / "out4", "--workers", "2")
-        print(line(f"{args.big} articles, 2 workers", high))
-        print(f"max peak RSS per worker, {args.articles} vs {args.big} articles: "
-              f"{max(low['peak_rss_mb'].values()):.0f} MB vs "
-              f"{max(high['peak_rss_mb'].values()):.0f} MB; batch process "
-              f"{low['batch_peak_rss_mb']:.0f} MB vs {high['batch_peak_rss_mb']:.0f} MB")
+        if not args.skip_memory:
+            low = run_batch(small, tmp / "out3", "--workers", "2")
+            print(line(f"{args.articles} articles, 2 workers", low))
+            high = run_batch(big, tmp / "out4", "--workers", "2")
+            print(line(f"{args.big} articles, 2 workers", high))
+            print(f"max peak RSS per worker, {args.articles} vs {args.big} articles: "
+                  f"{max(low['peak_rss_mb'].values()):.0f} MB vs "
+                  f"{max(high['peak_rss_mb'].values()):.0f} MB; batch process "
+                  f"{low['batch_peak_rss_mb']:.0f} MB vs {high['batch_peak_rss_mb']:.0f} MB")
 
         # 3. the same job on a Dask LocalCluster
         if not args.skip_dask:
