@@ -131,3 +131,18 @@ def test_a_short_paragraph_with_a_link_in_its_own_card_is_not_lost():
     text = extract_text(page('<div class="story-cards">' + "".join(card.format(c) for c in cards) + "</div>"))
     assert "The study was published on Monday in the journal Nature Astronomy." in text
     assert text.index("Paragraph 3 ") < text.index("The study was") < text.index("Paragraph 4 ")
+
+
+def test_a_dateline_lead_above_the_title_is_kept_a_kicker_is_not():
+    from narrator.extract.blocks import RawBlock
+    from narrator.extract.clean import Log
+    from narrator.extract.post import process
+    from narrator.extract.rules import RuleSet
+
+    title = "Why you cannot trust the statement"
+    lead = ("(CNN)The president made an unscheduled trip to the hospital on Saturday for a quick exam, "
+            "according to the White House.")
+    raw = [RawBlock("p", "POLITICS"), RawBlock("p", lead), RawBlock("h", title, level=1),
+           RawBlock("p", SENT.format(n=1))]
+    texts = [b.text for b in process(raw, title, RuleSet(), Log(), dom_path=False)]
+    assert texts == [lead, SENT.format(n=1)]

@@ -10,6 +10,8 @@ from .clean import Log, strip_dash
 from .rules import RuleSet, norm_phrase
 
 _DASH_LINE = re.compile(r"^\s*[-\u2010-\u2015\u2212]\s*\S")
+_DATELINE = re.compile(r"^\s*(?:[A-Z][A-Za-z.' -]{1,30},?\s*)?\((?:AP|AFP|CNN|Reuters|Bloomberg|UPI|dpa|"
+                       r"Reuters Health|Xinhua|ANSA|EFE|AAP|PA|CNN Business|HealthDay News)\)\s*[-\u2013\u2014]?\s*\S.{60,}")
 _QUOTE_MARKS = "\"'«»“”„‘’‹›「」"
 
 
@@ -96,9 +98,13 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
         for i, b in enumerate(blocks):
             if b.kind in ("h", "p") and _key(b.text) == tkey:
                 if rs.options.get("drop_before_title") and (dom_path or i <= 3):
+                    # a paragraph opening with a news dateline is the lead, wherever the page
+                    # put it ("(CNN)President...", "PARIS (AFP) - ...")
+                    lead = [x for x in blocks[:i] if x.kind == "p" and _DATELINE.match(x.text)]
                     for x in blocks[:i]:
-                        log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")
-                    blocks = blocks[i:]
+                        if x not in lead:
+                            log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")
+                    blocks = lead + blocks[i:]
                 break
         kept = []
         for b in blocks:
