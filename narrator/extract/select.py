@@ -82,7 +82,8 @@ class MultiSelector:
 
     def __init__(self, rules):
         self.by_tag: dict[str, list[_Compound]] = {}
-        self.by_attr: dict[str, tuple] = {}  # attr -> (regex, {needle: compounds}) or (None, compounds)
+        # attr -> ((any-needle regex, every-position regex), {needle: compounds}) or (None, compounds)
+        self.by_attr: dict[str, tuple] = {}
         self.complex: list = []  # (selector, source, group)
         self.names: list[str] = []
         needles: dict[str, dict] = {}
@@ -113,10 +114,11 @@ class MultiSelector:
                 # a needle can hide in another ("related" in "jp-relatedposts"): the regex reports,
                 # at every position, the longest needle starting there; the needles inside it
                 # are then candidates too
-                needles = sorted(by_needle, key=len, reverse=True)
-                rx = re.compile("(?=(" + "|".join(map(re.escape, needles)) + "))")
-                within = {n: [m for m in needles if m in n] for n in needles}
-                self.by_attr[attr] = (rx, {n: [c for m in within[n] for c in by_needle[m]] for n in needles})
+                ordered = sorted(by_needle, key=len, reverse=True)
+                alternatives = "|".join(map(re.escape, ordered))
+                within = {n: [m for m in ordered if m in n] for n in ordered}
+                self.by_attr[attr] = ((re.compile(alternatives), re.compile("(?=(" + alternatives + "))")),
+                                      {n: [c for m in within[n] for c in by_needle[m]] for n in ordered})
         self._cache: dict = {}  # (attr, value) -> candidate compounds (attribute values repeat a lot)
 
     def _candidates(self, attr: str, value: str):
@@ -126,8 +128,10 @@ class MultiSelector:
             rx, comps = self.by_attr[attr]
             if rx is None:
                 found = comps
+            elif rx[0].search(value) is None:  # most values hold no needle: a plain scan says so
+                found = []
             else:
-                found = [c for h in dict.fromkeys(rx.findall(value)) for c in comps[h]]
+                found = [c for h in dict.fromkeys(rx[1].findall(value)) for c in comps[h]]
             if len(self._cache) > 20_000:
                 self._cache.clear()
             self._cache[key] = found
