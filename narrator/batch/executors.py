@@ -46,7 +46,10 @@ class LocalExecutor:
             methods = multiprocessing.get_all_start_methods()
             if "forkserver" in methods:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline"])
+                # Everything a narration imports, so that each recycled worker starts at once.
+                context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline",
+                                                "narrator.extract", "narrator.speech",
+                                                "narrator.engines.espeak"])
             else:
                 context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
