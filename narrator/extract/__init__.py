@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Sequence
 
 import lxml.html
-import trafilatura  # imported with the module, not on the first page: most pages need it (0.2 s)
 from lxml import etree
 
 from ..errors import InputError, NoArticleError
@@ -246,6 +245,8 @@ _INLINE_STYLED = etree.XPath(
 
 
 def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
+    import trafilatura
+
     quotes = {}
     for q in tree.xpath(f"//*[@{QUOTE_ATTR}]"):
         quotes[norm_phrase(text_of(q))] = q.get(ATTRIBUTION_ATTR)
