@@ -49,7 +49,7 @@ class LocalExecutor:
                 # Everything a narration imports, so that each recycled worker starts at once.
                 context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline",
                                                 "narrator.extract", "narrator.speech",
-                                                "narrator.engines.espeak"])
+                                                "narrator.engines.espeak", "trafilatura"])
             else:
                 context = multiprocessing.get_context("spawn")
             self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
