@@ -137,12 +137,16 @@ def test_a_dateline_lead_above_the_title_is_kept_a_kicker_is_not():
     from narrator.extract.blocks import RawBlock
     from narrator.extract.clean import Log
     from narrator.extract.post import process
-    from narrator.extract.rules import RuleSet
+    import lxml.html
 
+    from narrator.extract.rules import select_rules
+
+    rules = select_rules(lxml.html.fromstring("<html><body><p>x</p></body></html>"))
+    assert "CNN" in rules.options["dateline_sources"]  # the agencies are data (generic.toml)
     title = "Why you cannot trust the statement"
     lead = ("(CNN)The president made an unscheduled trip to the hospital on Saturday for a quick exam, "
             "according to the White House.")
     raw = [RawBlock("p", "POLITICS"), RawBlock("p", lead), RawBlock("h", title, level=1),
            RawBlock("p", SENT.format(n=1))]
-    texts = [b.text for b in process(raw, title, RuleSet(), Log(), dom_path=False)]
+    texts = [b.text for b in process(raw, title, rules, Log(), dom_path=False)]
     assert texts == [lead, SENT.format(n=1)]

@@ -3,6 +3,7 @@ de-duplication, repeated blocks, cross-heads."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
@@ -10,9 +11,18 @@ from .clean import Log, strip_dash
 from .rules import RuleSet, norm_phrase
 
 _DASH_LINE = re.compile(r"^\s*[-\u2010-\u2015\u2212]\s*\S")
-_DATELINE = re.compile(r"^\s*(?:[A-Z][A-Za-z.' -]{1,30},?\s*)?\((?:AP|AFP|CNN|Reuters|Bloomberg|UPI|dpa|"
-                       r"Reuters Health|Xinhua|ANSA|EFE|AAP|PA|CNN Business|HealthDay News)\)\s*[-\u2013\u2014]?\s*\S.{60,}")
 _QUOTE_MARKS = "\"'«»“”„‘’‹›「」"
+
+
+@lru_cache(maxsize=8)
+def _dateline(sources: tuple[str, ...]) -> re.Pattern | None:
+    """A paragraph opening with a news dateline: "(CNN) ...", "PARIS (AFP) - ..."; the
+    agencies are data (options.dateline_sources in the rules files)."""
+    if not sources:
+        return None
+    names = "|".join(re.escape(s) for s in sorted(sources, key=len, reverse=True))
+    return re.compile(r"^\s*(?:[A-Z][A-Za-z.' -]{1,30},?\s*)?\((?:" + names
+                      + r")\)\s*[-\u2013\u2014]?\s*\S.{60,}")
 
 
 def _key(text: str) -> str:
@@ -100,7 +110,9 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
                 if rs.options.get("drop_before_title") and (dom_path or i <= 3):
                     # a paragraph opening with a news dateline is the lead, wherever the page
                     # put it ("(CNN)President...", "PARIS (AFP) - ...")
-                    lead = [x for x in blocks[:i] if x.kind == "p" and _DATELINE.match(x.text)]
+                    dateline = _dateline(tuple(rs.options.get("dateline_sources", ())))
+                    lead = [x for x in blocks[:i]
+                            if dateline and x.kind == "p" and dateline.match(x.text)]
                     for x in blocks[:i]:
                         if x not in lead:
                             log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")
