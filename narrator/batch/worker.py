@@ -23,7 +23,7 @@ from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
 
 def _cpu() -> float:
     own, children = (resource.getrusage(resource.RUSAGE_SELF),
-                     resource.getrusage(resource.RUSAGE_CHILDREN))  # children: ffmpeg
+                     resource.getrusage(resource.RUSAGE_CHILDREN))  # children: ffmpeg (gTTS decoding)
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
