@@ -91,7 +91,7 @@ class Report:
     wall_seconds: float = 0.0
     peak_rss_mb: dict = field(default_factory=dict)  # worker -> MB
     batch_peak_rss_mb: float = 0.0  # this (the catalog-writing) process
-    worker_cpu_seconds: float = 0.0  # CPU the narrations used (workers and their ffmpeg)
+    worker_cpu_seconds: float = 0.0  # CPU the narrations used (workers and their child processes)
     worker_cpu_wait_seconds: float = 0.0  # time workers were ready to run but had no CPU
     feed: str | None = None
     cleaned: list = field(default_factory=list)
