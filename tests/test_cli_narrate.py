@@ -103,6 +103,11 @@ def test_missing_file_unknown_engine_and_unknown_voice_fail_with_one_line(tmp_pa
                             cwd=tmp_path), tmp_path, "unknown engine")
     _fails_cleanly(narrator("narrate", SEED, "-o", tmp_path / "o.mp3", "--voice", "zz-nosuch",
                             cwd=tmp_path), tmp_path, "no voice")
+    # MP3 at 22.05 kHz stops at 160 kbit/s: refused before any work, for narrate and batch
+    _fails_cleanly(narrator("narrate", SEED, "-o", tmp_path / "o.mp3", "--bitrate", "192",
+                            cwd=tmp_path), tmp_path, "must be one of 8, 16")
+    _fails_cleanly(narrator("batch", SEED.parent, "-o", tmp_path / "out", "--bitrate", "100",
+                            cwd=tmp_path), tmp_path, "not 100")
 
 
 def test_help_says_what_each_command_does():

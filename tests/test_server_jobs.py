@@ -78,6 +78,7 @@ def test_same_content_posted_concurrently_is_narrated_once(counted):
 @pytest.mark.parametrize("body, status", [
     ({}, 400), ({"html": 5}, 400), ({"html": "   "}, 400), ({"url": 7}, 400),
     ({"html": "<p>x</p>", "bitrate_kbps": 9999}, 400), ({"html": "<p>x</p>", "voice": 3}, 400),
+    ({"html": "<p>x</p>", "bitrate_kbps": 192}, 400),
     ({"html": "<p>x</p>", "bitrate_kbps": True}, 400), ([1, 2], 400),
     ({"html": "<p>x</p>", "voice": "../../../etc/passwd"}, 400),
     ({"html": "<p>x</p>", "voice": "/models/x.onnx"}, 400),

@@ -22,7 +22,19 @@ from .tags import write_tags
 from .loudness import ProgrammeMeter
 from .timeline import RATE, lay_out
 
-__all__ = ["assemble", "output_paths", "TARGET_LUFS"]
+__all__ = ["assemble", "output_paths", "check_bitrate", "TARGET_LUFS"]
+
+
+def check_bitrate(kbps: int) -> int:
+    """`kbps` if an MP3 at narrator's sample rate can use it, else a clear InputError."""
+    from ..errors import InputError
+    from .mp3tag import bitrates
+
+    allowed = bitrates(RATE)
+    if kbps not in allowed:
+        raise InputError(f"the MP3 bitrate must be one of {', '.join(map(str, allowed))} kbit/s"
+                         f" (mono at {RATE} Hz), not {kbps}")
+    return kbps
 
 
 def output_paths(out_mp3: Path) -> dict[str, Path]:

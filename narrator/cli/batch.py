@@ -60,7 +60,10 @@ def batch_command(
     for path in rules:
         if not path.is_file():
             raise InputError(f"no such rules file: {path}")
+    from ..assemble import check_bitrate
     from ..batch import BatchOptions, run_batch
+
+    check_bitrate(bitrate)
 
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                            rules=tuple(str(r.resolve()) for r in rules),

@@ -45,8 +45,10 @@ def narrate_command(
     """Narrate one article: extract, script, synthesize, and write a chaptered MP3."""
     # Imported here: the pipeline pulls in numpy and the engines, which `narrator extract`
     # and `--help` do not need.
+    from ..assemble import check_bitrate
     from ..pipeline import NarrateOptions, narrate, read_input
 
+    check_bitrate(bitrate)
     source = read_input(input)
     options = NarrateOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                              workers=workers, rules=tuple(rules), use_cache=cache)

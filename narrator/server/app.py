@@ -23,7 +23,8 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from ..errors import NarratorError
+from ..assemble import check_bitrate
+from ..errors import InputError, NarratorError
 from . import embed
 from .fetch import Fetcher
 from .files import confined, file_response
@@ -208,8 +209,11 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         for key, pattern in OPTION_PATTERNS.items():
             if key in options and not pattern.match(options[key]):
                 raise HTTPException(400, f"invalid {key!r}")
-        if "bitrate_kbps" in options and not 16 <= options["bitrate_kbps"] <= 320:
-            raise HTTPException(400, "'bitrate_kbps' must be between 16 and 320")
+        if "bitrate_kbps" in options:
+            try:
+                check_bitrate(options["bitrate_kbps"])
+            except InputError as exc:
+                raise HTTPException(400, str(exc)) from None
         url, page = payload.get("url"), payload.get("html")
         if url is not None and not isinstance(url, str):
             raise HTTPException(400, "'url' must be a string")
