@@ -76,3 +76,24 @@ def test_a_bitrate_mp3_does_not_have_is_a_clear_error(tmp_path):
 
 def test_the_encoder_library_answers():
     assert version()[0].isdigit()
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_write_error_is_an_audio_error(tmp_path, monkeypatch, background):
+    encoder = Mp3Encoder(tmp_path / "a.mp3", RATE, 64, background=background)
+
+    class FullDisk:
+        closed = False
+
+        def write(self, data):
+            raise OSError(28, "No space left on device")
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr(encoder, "_file", FullDisk())
+    with pytest.raises(AudioError, match="No space left on device"):
+        for _ in range(100):
+            encoder.write(tone(0.1))
+        encoder.finish()
+    encoder.abort()

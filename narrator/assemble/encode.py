@@ -60,7 +60,10 @@ class Mp3Encoder:
             self._thread.start()
 
     def _encode(self, pcm: bytes) -> None:
-        self._file.write(self._lame.encode(pcm))
+        try:
+            self._file.write(self._lame.encode(pcm))
+        except OSError as exc:  # a full disk, a vanished folder
+            raise AudioError(f"cannot write the MP3: {exc.strerror or exc}") from None
 
     def _drain(self) -> None:
         while True:
@@ -107,7 +110,7 @@ class Mp3Encoder:
             self._file.write(frame)
             self._file.close()
         except OSError as exc:
-            raise AudioError(f"cannot write the MP3: {exc.strerror}") from None
+            raise AudioError(f"cannot write the MP3: {exc.strerror or exc}") from None
         finally:
             self.abort()
 
