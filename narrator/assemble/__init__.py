@@ -17,6 +17,7 @@ from typing import Iterable
 from ..engines import Audio
 from ..model import Narration, Script
 from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, Mp3Encoder
+from .encode import check_bitrate as check_bitrate_at
 from .sidecars import chapters_json, webvtt
 from .tags import write_tags
 from .loudness import ProgrammeMeter
@@ -27,14 +28,7 @@ __all__ = ["assemble", "output_paths", "check_bitrate", "TARGET_LUFS"]
 
 def check_bitrate(kbps: int) -> int:
     """`kbps` if an MP3 at narrator's sample rate can use it, else a clear InputError."""
-    from ..errors import InputError
-    from .mp3tag import bitrates
-
-    allowed = bitrates(RATE)
-    if kbps not in allowed:
-        raise InputError(f"the MP3 bitrate must be one of {', '.join(map(str, allowed))} kbit/s"
-                         f" (mono at {RATE} Hz), not {kbps}")
-    return kbps
+    return check_bitrate_at(kbps, RATE)
 
 
 def output_paths(out_mp3: Path) -> dict[str, Path]:

@@ -13,7 +13,7 @@ import queue
 import threading
 from pathlib import Path
 
-from ..errors import AudioError
+from ..errors import AudioError, InputError
 from .lame import Lame
 from .mp3tag import bitrates, tag_frame, tag_frame_size
 
@@ -34,23 +34,28 @@ _QUEUE_CHUNKS = 32  # utterances waiting for the encoder thread: a bounded amoun
 _DONE = None
 
 
+def check_bitrate(kbps: int, rate: int) -> int:
+    """`kbps` if a mono MP3 at `rate` can use it, else an InputError naming those it can."""
+    allowed = bitrates(rate)
+    if kbps not in allowed:
+        raise InputError(f"the MP3 bitrate must be one of {', '.join(map(str, allowed))} kbit/s"
+                         f" (mono at {rate} Hz), not {kbps}")
+    return kbps
+
+
 class Mp3Encoder:
     """Write s16le mono PCM with `write`, then `finish` (or `abort`)."""
 
     def __init__(self, out: Path, rate: int, bitrate_kbps: int = 64, *, background: bool = False):
-        allowed = bitrates(rate)
-        if bitrate_kbps not in allowed:
-            raise AudioError(f"MP3 at {rate} Hz cannot be {bitrate_kbps} kbit/s; choose one of "
-                             + ", ".join(map(str, allowed)))
-        self._rate, self._kbps = rate, int(bitrate_kbps)
+        self._rate, self._kbps = rate, check_bitrate(int(bitrate_kbps), rate)
         self._lame = Lame(rate, self._kbps, LAME_QUALITY)
         try:
             self._file = open(out, "wb")
         except OSError as exc:
             self._lame.close()
             raise AudioError(f"cannot write {out}: {exc.strerror}") from None
-        self._tag_size = tag_frame_size(rate, self._kbps)
-        self._file.write(bytes(self._tag_size))  # the tag frame's place, filled by finish()
+        # the tag frame's place, filled by finish()
+        self._file.write(bytes(tag_frame_size(rate, self._kbps)))
         self._error: BaseException | None = None
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
