@@ -36,3 +36,9 @@ class AudioError(NarratorError):
     """Encoding or writing the audio failed."""
 
     exit_code = 4
+
+
+class TimeLimitError(NarratorError):
+    """A piece of work ran past the time it was given (an article in a batch, a server job)."""
+
+    exit_code = 5

@@ -54,6 +54,8 @@ class BatchOptions:
     fetch_timeout: float = 20.0
     max_bytes: int = 10_000_000
     loader_threads: int = 4
+    # seconds one article may take in a worker (extraction + narration); 0 or None: no limit
+    article_timeout: float | None = 900.0
 
     def narrate_options(self) -> dict:
         """NarrateOptions fields for the workers. One synthesis process per article: the batch
@@ -302,6 +304,7 @@ class _Run:
                                                                else slug_for(article)),
                    html=loaded.html, url=loaded.url, content_type=loaded.content_type,
                    outdir=str(self.outdir), options=self.options.narrate_options(),
+                   timeout=self.options.article_timeout,
                    etag=loaded.etag, last_modified=loaded.last_modified,
                    fetched_at=loaded.fetched_at)
         self.ready.append(job)

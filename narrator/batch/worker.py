@@ -17,7 +17,8 @@ import traceback
 import uuid
 from pathlib import Path
 
-from ..errors import NarratorError
+from ..errors import NarratorError, TimeLimitError
+from ..timelimit import Deadline, alarm
 from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
 
 
@@ -51,10 +52,22 @@ def narrate_job(job: dict) -> dict:
 
         options = NarrateOptions(**job["options"])
         staging.mkdir(parents=True, exist_ok=True)
-        article = extract(job["html"], url=job.get("url"), content_type=job.get("content_type"),
-                          options=options)
-        extracted = time.perf_counter()
-        narration = narrate_article(article, staging / f"{slug}.mp3", options=options)
+        limit = job.get("timeout")
+
+        def too_long() -> TimeLimitError:
+            return TimeLimitError(f"narration took longer than {limit:g} s (--article-timeout)")
+
+        # The alarm stops any stage in a pool process (its main thread); in a Dask worker's
+        # thread only the check between utterances can, so a stage that never returns
+        # (extraction has its own limit there) is not covered.
+        deadline = Deadline(limit, too_long)
+        with alarm(limit, too_long):
+            article = extract(job["html"], url=job.get("url"),
+                              content_type=job.get("content_type"), options=options)
+            extracted = time.perf_counter()
+            narration = narrate_article(article, staging / f"{slug}.mp3", options=options,
+                                        progress=lambda done, total: deadline.check())
+        # Past here nothing is interrupted: publishing is renames, all or none.
         staged = [staging / f"{slug}{suffix}" for suffix in OUTPUT_SUFFIXES]
         missing = [p.name for p in staged if not p.is_file()]
         if missing:

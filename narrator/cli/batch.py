@@ -46,6 +46,9 @@ def batch_command(
                                 "to one host (more if robots.txt asks)."),
     per_host: int = typer.Option(1, "--per-host", min=1, max=2,
                                  help="Requests at once per host."),
+    article_timeout: float = typer.Option(900.0, "--article-timeout", min=0.0, metavar="SECONDS",
+                                          help="Time one article may take; past it the article "
+                                          "fails and the batch goes on (0: no limit)."),
 ) -> None:
     """Narrate an archive into OUTDIR, incrementally and resumably; or show its status."""
     if source == "status":
@@ -69,7 +72,8 @@ def batch_command(
                            rules=tuple(str(r.resolve()) for r in rules),
                            workers=workers, dask_scheduler=dask_scheduler, prune=prune,
                            retry_failed=retry_failed, base_url=base_url, feed_title=feed_title,
-                           fetch_delay=delay, per_host=per_host)
+                           fetch_delay=delay, per_host=per_host,
+                           article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     events = _BarEvents(err) if sys.stderr.isatty() else _LogEvents(err)
     try:

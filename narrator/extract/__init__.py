@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import os
 import re
-import signal
 import threading
-import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -25,6 +22,7 @@ from lxml import etree
 
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
+from ..timelimit import alarm
 from .blocks import RawBlock, from_trafilatura, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
 from .decode import DEFAULT_MAX_BYTES, decode_html
@@ -45,30 +43,10 @@ class ExtractTimeout(InputError):
     pass
 
 
-@contextmanager
 def time_limit(seconds: float | None):
-    """SIGALRM-based limit, only in the main thread; an outer, earlier alarm is left alone."""
-    if not seconds or threading.current_thread() is not threading.main_thread() or not hasattr(signal, "setitimer"):
-        yield
-        return
-    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
-    if remaining and remaining < seconds:
-        yield  # someone else's alarm fires first (e.g. a benchmark harness)
-        return
-
-    def on_alarm(signum, frame):
-        raise ExtractTimeout(f"page took longer than {seconds:g} s to extract (time limit)")
-
-    old = signal.signal(signal.SIGALRM, on_alarm)
-    start = time.monotonic()
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, old)
-        if remaining:
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, remaining - (time.monotonic() - start)))
+    """SIGALRM-based limit on extraction, only in the main thread (see narrator.timelimit)."""
+    return alarm(seconds, lambda: ExtractTimeout(
+        f"page took longer than {seconds:g} s to extract (time limit)"))
 
 
 @dataclass

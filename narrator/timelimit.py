@@ -1,0 +1,63 @@
+"""Time limits on a piece of work (extracting a page, narrating an article).
+
+Two mechanisms, because Python can interrupt only its main thread:
+- `alarm`: SIGALRM, in the main thread. It stops any Python code, even a stage that never
+  reports progress (a pathological page in the parser's Python passes). Alarms nest: an outer,
+  earlier alarm is left to fire, and an outer, later one is restored afterwards.
+- `Deadline.check`: called by long loops between steps (synthesis, between utterances). It
+  works in any thread: a Dask worker's, the server's.
+"""
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from contextlib import contextmanager
+from typing import Callable
+
+
+def alarm_available() -> bool:
+    return hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+
+
+@contextmanager
+def alarm(seconds: float | None, make_error: Callable[[], BaseException]):
+    """Raise `make_error()` if the block runs longer than `seconds` (main thread only; a no-op
+    elsewhere, and for 0 or None)."""
+    if not seconds or not alarm_available():
+        yield
+        return
+    remaining, _ = signal.getitimer(signal.ITIMER_REAL)
+    if remaining and remaining < seconds:
+        yield  # someone else's alarm fires first (an article's limit, a benchmark harness)
+        return
+
+    def on_alarm(signum, frame):
+        raise make_error()
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    start = time.monotonic()
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        if remaining:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, remaining - (time.monotonic() - start)))
+
+
+class Deadline:
+    """A point in time after which `check()` raises `make_error()`; never, for 0 or None."""
+
+    def __init__(self, seconds: float | None, make_error: Callable[[], BaseException]):
+        self.seconds = seconds or None
+        self.at = time.monotonic() + seconds if seconds else None
+        self.make_error = make_error
+
+    def check(self) -> None:
+        if self.at is not None and time.monotonic() > self.at:
+            raise self.make_error()
+
+    def remaining(self) -> float | None:
+        return None if self.at is None else max(0.0, self.at - time.monotonic())
