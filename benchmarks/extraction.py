@@ -68,7 +68,7 @@ def main() -> None:
     print(f"Scrapinghub article-extraction benchmark, {time.strftime('%Y-%m-%d')}, "
           f"{platform.machine()} {platform.processor() or ''} {len(__import__('os').sched_getaffinity(0))} cores, "
           f"Python {platform.python_version()}, trafilatura {version('trafilatura')}, narrator {version('narrator')}")
-    print(f"| extractor | F1 | P | R | ms/page | failed | empty | pages |")
+    print("| extractor | F1 | P | R | ms/page | failed | empty | pages |")
     print("|---|---|---|---|---|---|---|---|")
     for name, f1, p, r, ms, err, to, empty, n, wall in rows:
         print(f"| {name} | {f1:.3f} | {p:.3f} | {r:.3f} | {ms:.0f} | {err} (timeouts {to}) | {empty} | {n} |")

@@ -6,7 +6,6 @@ import os
 import time
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from narrator.errors import NarratorError

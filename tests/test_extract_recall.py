@@ -3,7 +3,7 @@ a body split into sibling chunks, the lead quoted by the meta description; and w
 out (a standfirst box, another article's chunks)."""
 from __future__ import annotations
 
-from narrator.extract import extract_article, extract_text
+from narrator.extract import extract_text
 
 SENT = ("Paragraph {n} of the story tells what the council decided on Tuesday night and why the "
         "plan for the old schools matters to the parents who live in the district.")

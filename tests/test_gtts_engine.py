@@ -1,6 +1,5 @@
 """The gtts engine against the local batchexecute stand-in (tests/gtts_standin.py): gTTS's own
 client code builds the requests, the stand-in answers with real MP3 and injected failures."""
-import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest

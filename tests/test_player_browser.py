@@ -2,8 +2,6 @@
 `narrator serve` started here on 127.0.0.1 (and a publisher page on another origin)."""
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from pathlib import Path

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from server_support import ROOT, article_html
+from server_support import article_html
 
 
 def narrator(*args, cwd):

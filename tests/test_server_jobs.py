@@ -2,7 +2,6 @@
 lose nothing (a real `narrator serve` killed with SIGKILL and started again)."""
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 from pathlib import Path

@@ -22,7 +22,6 @@ from concurrent.futures import (FIRST_COMPLETED, CancelledError, Future, ThreadP
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 from ..errors import InputError, NarratorError

@@ -8,7 +8,7 @@ from functools import lru_cache
 from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
 from .clean import Log, strip_dash
-from .rules import RuleSet, norm_phrase
+from .rules import RuleSet
 
 _DASH_LINE = re.compile(r"^\s*[-\u2010-\u2015\u2212]\s*\S")
 _QUOTE_MARKS = "\"'«»“”„‘’‹›「」"

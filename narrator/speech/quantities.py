@@ -224,7 +224,7 @@ def spell_numbers(text: str, ctx: Context) -> str:
         return text
     pattern = ctx.rules.number_pattern
     if num.get("range_word"):
-        text = re.sub(rf"(?<![\w-])(\d{{1,4}}) ?[-–] ?(\d{{1,4}})(?![\w-])",
+        text = re.sub(r"(?<![\w-])(\d{1,4}) ?[-–] ?(\d{1,4})(?![\w-])",
                       rf"\1 {num['range_word']} \2", text)
     low, high = (num.get("years") or [0, -1])[:2]
     if num.get("decades"):  # 1990s -> nineteen nineties, 80s -> eighties

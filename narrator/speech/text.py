@@ -177,7 +177,7 @@ def normalize_quotes(text: str, ctx: Context) -> str:
     if not quotes:
         return text
     open_, close = quotes["open"], quotes["close"]
-    inner = f" {{}} " if open_ == "«" else "{}"
+    inner = " {} " if open_ == "«" else "{}"
     return re.sub(r"[\"“„«]\s*([^\"“”„«»]*?)\s*[\"”»]",
                   lambda m: open_ + inner.format(m.group(1)) + close, text)
 
