@@ -220,6 +220,20 @@ class TestUnits:
         assert run(speech.spell_numbers, "the 1990s and the '80s", EN) == \
             "the nineteen nineties and the eighties"
 
+    def test_rates_say_per(self):
+        assert normalize("850 €/mois, 5 000 hab./km², 130 g/km et 1 500 kWh/an", "fr") == \
+            ("huit cent cinquante euros par mois, cinq mille habitants par kilomètre carré,"
+             " cent trente grammes par kilomètre et mille cinq cents kilowattheures par an")
+        assert normalize("$12/month and 5,000 people/km²", "en") == \
+            "twelve dollars per month and five thousand people per square kilometre"
+
+    def test_slashes_that_are_not_rates_stay(self):
+        # a unit of its own, "and/or", a fraction, an unknown denominator
+        assert run(speech.spell_rates, "90 km/h, et/ou, 1/2, TCP/IP, €/kilo") == \
+            "90 km/h, et/ou, 1/2, TCP/IP, €/kilo"
+        assert normalize("Ouvert 24h/24 et 7 j/7.", "fr") == \
+            "Ouvert vingt-quatre heures sur vingt-quatre et sept jours sur sept."
+
     def test_unit_letters_inside_words_stay(self):
         assert run(speech.spell_units, "12 mai, 3 l'ont vu, 4G") == "12 mai, 3 l'ont vu, 4G"
 

@@ -140,6 +140,26 @@ def spell_money(text: str, ctx: Context) -> str:
     return re.sub(before, lambda m: render(m.group(2), m.group(3), m.group(1)), text)
 
 
+def spell_rates(text: str, ctx: Context) -> str:
+    """'12 €/mois' -> '12 € par mois', '130 g/km' -> '130 g par kilomètre', 'habitants/km²'
+    -> 'habitants par kilomètre carré'. Only a slash right after a word or unit and before a
+    listed denominator: 'et/ou', '1/2' stay, and so does a unit of its own such as 'km/h'."""
+    rates = ctx.rules.table("rates")
+    denominators = rates.get("denominators")
+    if not denominators:
+        return text
+    units = ctx.rules.table("units")
+
+    def render(m: re.Match) -> str:
+        if f"{m.group('left')}/{m.group('d')}" in units:
+            return m.group(0)
+        return f"{m.group('left')} {rates['per']} {denominators[m.group('d')]}"
+
+    pattern = (rf"(?P<left>[^\s\d/]*[^\s\d/.]\.?)/(?P<d>{_alternatives(denominators)})"
+               rf"(?![\w²³])")
+    return re.sub(pattern, render, text)
+
+
 def spell_units(text: str, ctx: Context) -> str:
     """'50 %' -> 'cinquante pour cent', '90 km/h' -> 'quatre-vingt-dix kilomètres heure',
     '-5 °C' -> 'moins cinq degrés Celsius'. Only a unit right after a number is a unit."""
