@@ -139,6 +139,62 @@ def test_restart_loses_no_job(tmp_path, cache_env):
         srv.stop()
 
 
+def test_a_job_that_keeps_killing_the_server_is_failed_not_retried_forever(tmp_path):
+    """A job left running by MAX_INTERRUPTIONS dead servers fails instead of killing the next."""
+    from narrator.server.jobs import MAX_INTERRUPTIONS
+
+    store = JobStore(tmp_path)
+    job, _ = store.submit(b"<html>poison</html>", {"engine": "espeak"}, None)
+    for attempt in range(1, MAX_INTERRUPTIONS + 1):
+        claimed = store.claim()  # the server starts it ... and dies (nothing else happens)
+        assert claimed.id == job.id and claimed.attempts == attempt
+        store.close()
+        store = JobStore(tmp_path)  # the next server
+        requeued, given_up = store.requeue_interrupted()
+        assert (requeued, given_up) == ((1, 0) if attempt < MAX_INTERRUPTIONS else (0, 1))
+    failed = store.get(job.id)
+    assert failed.status == "failed" and f"{MAX_INTERRUPTIONS} times" in failed.error
+    assert store.claim() is None
+    # Submitting it again starts anew: three more server deaths before it is given up.
+    again, created = store.submit(b"<html>poison</html>", {"engine": "espeak"}, None)
+    assert not created and again.status == "queued"
+    assert store.claim().attempts == MAX_INTERRUPTIONS + 1
+    assert store.requeue_interrupted() == (1, 0)
+    store.close()
+
+
+def test_a_data_folder_from_before_the_interruption_count_opens(tmp_path):
+    with sqlite3.connect(tmp_path / "jobs.sqlite3") as db:
+        db.executescript("""CREATE TABLE jobs (id TEXT PRIMARY KEY, status TEXT NOT NULL,
+            done INTEGER NOT NULL DEFAULT 0, total INTEGER NOT NULL DEFAULT 0, error TEXT,
+            url TEXT, options TEXT NOT NULL, title TEXT, language TEXT, duration REAL,
+            attempts INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, updated REAL NOT NULL);
+            INSERT INTO jobs (id, status, options, attempts, created, updated)
+            VALUES ('%s', 'running', '{}', 1, 0, 0);""" % ("a" * 32))
+    db.close()
+    store = JobStore(tmp_path)
+    assert store.requeue_interrupted() == (1, 0)
+    assert store.get("a" * 32).status == "queued"
+    store.close()
+
+
+def test_serve_reports_a_job_given_up_after_repeated_crashes(tmp_path, cache_env):
+    data = tmp_path / "data"
+    store = JobStore(data)
+    job, _ = store.submit(PAGE.encode(), {"engine": "espeak"}, None)
+    with store._lock:  # as two servers killed in the middle of it, and a third now, leave it
+        store._db.execute("UPDATE jobs SET status='running', interrupted=2 WHERE id=?", (job.id,))
+    store.close()
+    srv = ServeProcess(data, "--workers", "1", env=cache_env).wait_ready()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            state = c.get(f"/v1/narrations/{job.id}").json()
+            assert state["status"] == "failed", state
+            assert "stopped while narrating it 3 times" in state["error"]
+    finally:
+        srv.stop()
+
+
 def test_serve_refuses_unknown_engine_without_traceback(tmp_path):
     import subprocess
     import sys

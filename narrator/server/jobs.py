@@ -26,6 +26,7 @@ from ..errors import InputError, NarratorError
 log = logging.getLogger("narrator.server")
 
 ID_RE = re.compile(r"^[0-9a-f]{32}$")
+MAX_INTERRUPTIONS = 3  # server deaths in the middle of one job before it is failed
 AUDIO = "audio.mp3"
 SIDE_FILES = {  # public name -> file name in the job's folder (never derived from a request)
     "audio.mp3": "audio.mp3",
@@ -47,6 +48,7 @@ CREATE TABLE IF NOT EXISTS jobs (
     language TEXT,
     duration REAL,
     attempts INTEGER NOT NULL DEFAULT 0,
+    interrupted INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
@@ -81,6 +83,7 @@ class Job:
     attempts: int
     created: float
     updated: float
+    interrupted: int = 0  # servers that died in the middle of it since it was last submitted
 
     @property
     def progress(self) -> float:
@@ -101,6 +104,10 @@ class JobStore:
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
+            columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
+            if "interrupted" not in columns:  # a data folder from narrator 0.1.0
+                self._db.execute("ALTER TABLE jobs ADD COLUMN interrupted INTEGER NOT NULL"
+                                 " DEFAULT 0")
 
     def folder(self, id: str) -> Path:
         if not valid_id(id):
@@ -138,8 +145,9 @@ class JobStore:
                 (id, url, json.dumps(options, sort_keys=True), now, now))
             created = cur.rowcount == 1
             if not created:
-                self._db.execute("UPDATE jobs SET status='queued', error=NULL, done=0, updated=?"
-                                 " WHERE id=? AND status='failed'", (now, id))
+                self._db.execute("UPDATE jobs SET status='queued', error=NULL, done=0,"
+                                 " interrupted=0, updated=? WHERE id=? AND status='failed'",
+                                 (now, id))
             job = self._row(self._db.execute("SELECT * FROM jobs WHERE id=?", (id,)).fetchone())
         return job, created
 
@@ -167,11 +175,22 @@ class JobStore:
             self._db.execute("UPDATE jobs SET status='failed', error=?, updated=? WHERE id=?",
                              (error, time.time(), id))
 
-    def requeue_interrupted(self) -> int:
-        """Jobs a stopped server left running go back to the queue."""
+    def requeue_interrupted(self, max_interruptions: int = MAX_INTERRUPTIONS) -> tuple[int, int]:
+        """Jobs a stopped server left running go back to the queue, unless servers have died
+        in the middle of them `max_interruptions` times: a page that kills the server process
+        (a crash in a native library, the OOM killer) would otherwise kill every restart.
+        Returns (requeued, given up). Submitting a failed job again starts the count anew."""
+        now = time.time()
         with self._lock:
-            return self._db.execute("UPDATE jobs SET status='queued', updated=?"
-                                    " WHERE status='running'", (time.time(),)).rowcount
+            self._db.execute("UPDATE jobs SET interrupted=interrupted+1 WHERE status='running'")
+            given_up = self._db.execute(
+                "UPDATE jobs SET status='failed', error=?, updated=? WHERE status='running'"
+                " AND interrupted>=?", (f"the server stopped while narrating it "
+                                        f"{max_interruptions} times (did this page crash it?)",
+                                        now, max_interruptions)).rowcount
+            requeued = self._db.execute("UPDATE jobs SET status='queued', updated=?"
+                                        " WHERE status='running'", (now,)).rowcount
+        return requeued, given_up
 
     def close(self) -> None:
         with self._lock:
@@ -208,9 +227,12 @@ class WorkerPool:
         self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        resumed = self.store.requeue_interrupted()
+        resumed, given_up = self.store.requeue_interrupted()
         if resumed:
             log.info("resuming %d interrupted job(s)", resumed)
+        if given_up:
+            log.warning("%d job(s) failed: the server stopped in the middle of each %d times",
+                        given_up, MAX_INTERRUPTIONS)
         for i in range(self.workers):
             t = threading.Thread(target=self._loop, name=f"narrator-worker-{i}", daemon=True)
             t.start()
