@@ -195,6 +195,16 @@ def test_serve_reports_a_job_given_up_after_repeated_crashes(tmp_path, cache_env
         srv.stop()
 
 
+def test_a_job_past_its_time_limit_fails_with_the_reason(tmp_path, cache_env):
+    app = create_app(tmp_path / "data", TOKEN, "espeak", job_timeout=1e-6)
+    with ThreadServer(app) as srv, httpx.Client(base_url=srv.url, timeout=60) as c:
+        id = c.post("/v1/narrations", json={"html": PAGE}, headers=AUTH).json()["id"]
+        state = wait_done(c, id)
+        assert state["status"] == "failed", state
+        assert "took longer than 1e-06 s (the server's --job-timeout)" in state["error"]
+        assert c.get(f"/v1/narrations/{id}/audio.mp3").status_code == 404
+
+
 def test_serve_refuses_unknown_engine_without_traceback(tmp_path):
     import subprocess
     import sys

@@ -50,6 +50,9 @@ def serve_command(
                                         "repeatable. Adds to [server] fetch_allow."),
     cors_origin: list[str] = typer.Option([], "--cors-origin", help="Origin allowed to call "
                                           "the API from a browser; repeatable ('*' for any)."),
+    job_timeout: float = typer.Option(900.0, "--job-timeout", min=0.0, metavar="SECONDS",
+                                      help="Time one narration may take before its job fails "
+                                      "(0: no limit)."),
 ) -> None:
     """Run the narration service: HTTP API, job queue, audio and the web player."""
     import uvicorn
@@ -71,7 +74,8 @@ def serve_command(
     origins = [*config.get("cors_origins", []), *cor_list(cors_origin)]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     app = create_app(data, token, engine, workers=workers or int(config.get("workers", 1)),
-                     fetcher=Fetcher(allow_networks=nets), cors_origins=origins)
+                     fetcher=Fetcher(allow_networks=nets), cors_origins=origins,
+                     job_timeout=job_timeout or None)
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
                 proxy_headers=False, server_header=False)
 

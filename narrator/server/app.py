@@ -42,11 +42,23 @@ MEDIA_CACHE = "public, max-age=86400"
 STATIC_CACHE = "public, max-age=3600"
 
 
-def pipeline_runner(workers: int | None = None) -> Callable:
-    """Runs one job with narrator.pipeline; imported lazily so the server starts fast."""
+def pipeline_runner(workers: int | None = None, job_timeout: float | None = None) -> Callable:
+    """Runs one job with narrator.pipeline; imported lazily so the server starts fast.
+
+    `job_timeout`: seconds a narration may take, checked after extraction and between
+    utterances (jobs run on threads, where no alarm can interrupt a stage)."""
 
     def run(store: JobStore, job: Job):
+        from ..errors import TimeLimitError
         from ..pipeline import NarrateOptions, extract, narrate_article
+        from ..timelimit import Deadline
+
+        deadline = Deadline(job_timeout, lambda: TimeLimitError(
+            f"narration took longer than {job_timeout:g} s (the server's --job-timeout)"))
+
+        def progress(done: int, total: int) -> None:
+            store.progress(job.id, done, total)
+            deadline.check()
 
         folder = store.folder(job.id)
         page = (folder / "source.html").read_bytes()
@@ -56,9 +68,9 @@ def pipeline_runner(workers: int | None = None) -> Callable:
                                  bitrate_kbps=o.get("bitrate_kbps", 64), workers=workers)
         # narrate() in two steps, to keep the article's title and language for the player
         article = extract(page, url=job.url, options=options)
+        deadline.check()
         narration = narrate_article(article, folder / "audio.mp3", options=options,
-                                    progress=lambda done, total: store.progress(job.id, done,
-                                                                                total))
+                                    progress=progress)
         return article.title, article.language, narration.timeline.duration
 
     return run
@@ -122,13 +134,14 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                workers: int = 1, synth_workers: int | None = None,
                fetcher: Fetcher | None = None, runner: Callable | None = None,
                cors_origins: Iterable[str] = (), frame_ancestors: str = "*",
-               start_workers: bool = True) -> FastAPI:
+               start_workers: bool = True, job_timeout: float | None = 900.0) -> FastAPI:
     """`token` None means no authentication (only with `--no-auth`)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     store = JobStore(data_dir)
     lock = lock_data_folder(data_dir) if start_workers else None
-    pool = WorkerPool(store, runner or pipeline_runner(synth_workers), workers=workers)
+    pool = WorkerPool(store, runner or pipeline_runner(synth_workers, job_timeout),
+                      workers=workers)
     fetcher = fetcher or Fetcher()
     js, css = embed.player_js().encode(), embed.player_css().encode()
     static = {"player.js": (js, "text/javascript; charset=utf-8"),
