@@ -18,3 +18,4 @@ def _narrator_user_state(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NARRATOR_CONFIG", str(config))
     monkeypatch.setenv("NARRATOR_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("NARRATOR_VOICES_DIR", str(home / "voices"))
+    monkeypatch.setenv("NARRATOR_RUNTIME_DIR", str(home / "run"))  # request-rate slots

@@ -6,8 +6,9 @@ do well at scale:
 
 - splitting: each utterance is cut at clause boundaries under 100 characters
   (`text_split.split_text`), never into punctuation-only requests;
-- a request-rate limit shared by every thread of the process (`rate`, requests/s), and a bound
-  on requests in flight (`max_workers`); the synthesize stage runs this engine in a thread pool
+- a request-rate limit (`rate`, requests/s) shared by every thread and, on POSIX, by every
+  narrator process of the user on this machine (`ratelimit.py`), and a bound on requests in
+  flight (`max_workers`); the synthesize stage runs this engine in a thread pool
   (`concurrency = "thread"`), one instance shared by all threads;
 - retries with exponential backoff and full jitter on 429, 5xx, timeouts, connection errors
   and answers without audio (gTTS raises at the first 429), then one clear EngineError;
@@ -30,6 +31,7 @@ from typing import ClassVar
 
 from ..errors import EngineError, UnknownVoice
 from .base import Audio, Engine, VoiceInfo
+from .ratelimit import RateLimiter, shared_limiter
 from .text_split import split_text
 
 ENV_URL = "NARRATOR_GTTS_URL"
@@ -53,37 +55,6 @@ def _as_bool(value) -> bool:
             return False
         raise ValueError(value)
     return bool(value)
-
-
-class RateLimiter:
-    """At most `rate` request starts per second, spaced evenly, across threads."""
-
-    def __init__(self, rate: float):
-        self.rate = rate
-        self._lock = threading.Lock()
-        self._next = 0.0
-
-    def acquire(self) -> None:
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + 1.0 / self.rate
-        if start > now:
-            time.sleep(start - now)
-
-
-_limiters: dict[str, RateLimiter] = {}
-_limiters_lock = threading.Lock()
-
-
-def shared_limiter(endpoint: str, rate: float) -> RateLimiter:
-    """The process-wide limiter of an endpoint; the latest configured rate applies."""
-    with _limiters_lock:
-        limiter = _limiters.get(endpoint)
-        if limiter is None:
-            limiter = _limiters[endpoint] = RateLimiter(rate)
-        limiter.rate = rate
-        return limiter
 
 
 class _Retryable(Exception):
