@@ -234,6 +234,24 @@ class TestUnits:
         assert normalize("Ouvert 24h/24 et 7 j/7.", "fr") == \
             "Ouvert vingt-quatre heures sur vingt-quatre et sept jours sur sept."
 
+    def test_fractions(self):
+        assert run(speech.spell_fractions, "1/2, ½, 3/4, 1/3, 2/3, 2/5 et 1/10") == \
+            "un demi, un demi, trois quarts, un tiers, deux tiers, deux cinquièmes et un dixième"
+        assert run(speech.spell_fractions, "1/2, ¾, 2/3 and 2/5", EN) == \
+            "one half, three quarters, two thirds and two fifths"
+        # not fractions: over one, a large denominator, a path, a decimal
+        assert run(speech.spell_fractions, "24/7, 5/4, 3/12, a/1/2, 1/2.5") == \
+            "24/7, 5/4, 3/12, a/1/2, 1/2.5"
+        assert normalize("ouvert 24/7, un partage 50/50", "fr") == \
+            ("ouvert vingt-quatre heures sur vingt-quatre, sept jours sur sept,"
+             " un partage cinquante-cinquante")
+        assert normalize("open 24/7, a 50/50 split", "en") == \
+            "open twenty-four seven, a fifty-fifty split"
+
+    def test_day_and_month_without_a_year_after_le_du_au(self):
+        assert normalize("le 12/05, du 1/06 au 15/06, mais 3/4 des élèves", "fr") == \
+            "le douze mai, du premier juin au quinze juin, mais trois quarts des élèves"
+
     def test_unit_letters_inside_words_stay(self):
         assert run(speech.spell_units, "12 mai, 3 l'ont vu, 4G") == "12 mai, 3 l'ont vu, 4G"
 

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
-from .quantities import (spell_dates, spell_money, spell_numbers, spell_ordinals, spell_rates,
-                         spell_times,
-                         spell_units)
+from .quantities import (spell_dates, spell_fractions, spell_money, spell_numbers,
+                         spell_ordinals, spell_rates, spell_times, spell_units)
 from .rules import Context, LanguageRules, load_rules
 from .text import (apply_lexicon, clean_characters, drop_editorial_brackets,
                    expand_abbreviations, expand_parenthetical_prefixes, normalize_quotes,
@@ -41,6 +40,7 @@ PIPELINE: tuple[Step, ...] = (
     spell_money,
     spell_rates,
     spell_units,
+    spell_fractions,
     spell_ordinals,
     spell_numbers,
     spell_acronyms,
@@ -74,5 +74,5 @@ def normalize(text: str, language: str, *, lexicon: Mapping[str, str] | None = N
 __all__ = ["normalize", "PIPELINE", "Step", "Context", "LanguageRules", "load_rules",
            "clean_characters", "drop_editorial_brackets", "apply_lexicon", "speak_web_addresses",
            "expand_parenthetical_prefixes", "expand_abbreviations", "spell_dates", "spell_times",
-           "spell_money", "spell_rates", "spell_units", "spell_ordinals", "spell_numbers", "spell_acronyms",
-           "speak_symbols", "normalize_quotes", "tidy"]
+           "spell_money", "spell_rates", "spell_units", "spell_fractions", "spell_ordinals",
+           "spell_numbers", "spell_acronyms", "speak_symbols", "normalize_quotes", "tidy"]

@@ -44,6 +44,16 @@ def spell_dates(text: str, ctx: Context) -> str:
     text = re.sub(r"(?<![\d/.])(\d{1,2})[/.](\d{1,2})[/.](\d{4}|\d{2})(?![\d/]|\.\d)", numeric, text)
     text = re.sub(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])",
                   lambda m: render(int(m.group(3)), int(m.group(2)), m.group(1)) or m.group(0), text)
+    prefixes = _alternatives(dates.get("short_date_prefixes", ()))
+    if prefixes:  # "le 12/05": a day and month without a year, after a word that says "date"
+
+        def day_month(m: re.Match) -> str:
+            a, b = int(m.group(2)), int(m.group(3))
+            said = render(*((a, b) if order == "dmy" else (b, a)), "")
+            return f"{m.group(1)} {said}" if said else m.group(0)
+
+        text = re.sub(rf"\b({prefixes}) (\d{{1,2}})/(\d{{1,2}})(?![/\d]|[.,]\d)", day_month,
+                      text)
     month_names = _alternatives(months)
     if dates.get("first_day"):
         text = re.sub(rf"(?<![\d,.])1(?= (?:{month_names})\b)", dates["first_day"], text)
@@ -183,6 +193,32 @@ def spell_units(text: str, ctx: Context) -> str:
             if spaced else rf"\s?(?P<glued>{_alternatives(glued)})")
     pattern = rf"(?:(?<![\w])([-−]))?({ctx.rules.number_pattern}){unit}(?![\w'/²³])"
     return re.sub(pattern, render, text)
+
+
+def spell_fractions(text: str, ctx: Context) -> str:
+    """'1/2', '½' -> 'un demi', '3/4' -> 'trois quarts', '2/5' -> 'deux cinquièmes'. Only a
+    numerator under a denominator up to `max_denominator`: '24/7' and '12/05' are no fractions
+    (and a date with its year was read before this step)."""
+    fractions = ctx.rules.table("fractions")
+    if not fractions:
+        return text
+    names = fractions.get("names", {})
+    largest = int(fractions.get("max_denominator", 10))
+    for glyph, written in fractions.get("glyphs", {}).items():
+        text = text.replace(glyph, written)
+
+    def render(m: re.Match) -> str:
+        top, bottom = int(m.group(1)), int(m.group(2))
+        if not 0 < top < bottom <= largest:
+            return m.group(0)
+        named = names.get(str(bottom))
+        if named:
+            name = named["one"] if top == 1 else named["many"]
+        else:
+            name = n.ordinal(bottom, ctx) + ("" if top == 1 else fractions.get("plural", ""))
+        return f"{n.cardinal(top, ctx, feminine=bool(named and named.get('feminine')))} {name}"
+
+    return re.sub(r"(?<![\w/.,])(\d{1,2})/(\d{1,2})(?![\w/]|[.,]\d)", render, text)
 
 
 def spell_ordinals(text: str, ctx: Context) -> str:
