@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -64,6 +66,9 @@ def read_input(source: str, *, max_bytes: int = MAX_INPUT_BYTES) -> Source:
             reason = getattr(exc, "reason", exc)
             raise InputError(f"cannot fetch {source}: {reason}") from None
     path = Path(source)
+    if path.is_dir():
+        raise InputError(f"{source} is a folder: give one article page (for a whole archive, "
+                         f"use `narrator batch {source} -o OUTDIR`)")
     if not path.is_file():
         raise InputError(f"no such file: {source}")
     try:
@@ -72,6 +77,20 @@ def read_input(source: str, *, max_bytes: int = MAX_INPUT_BYTES) -> Source:
     except OSError as exc:
         raise InputError(f"cannot read {source}: {exc.strerror}") from None
     return Source(_capped(data, max_bytes, source))
+
+
+def output_in_folder(folder: Path, source: str) -> Path:
+    """Where `narrate SOURCE -o FOLDER/` writes: the page's name with .mp3 ("page.html" ->
+    "page.mp3", ".../2026/ma-ville-resiliente" -> "ma-ville-resiliente.mp3", stdin ->
+    "narration.mp3")."""
+    if source.startswith(("http://", "https://")):
+        parsed = urllib.parse.urlsplit(source)
+        segments = [s for s in parsed.path.split("/") if s]
+        stem = Path(urllib.parse.unquote(segments[-1])).stem if segments else parsed.hostname or ""
+    else:
+        stem = "" if source == "-" else Path(source).stem
+    stem = re.sub(r"[^\w.-]+", "-", stem).strip(".-")[:100] or "narration"
+    return Path(folder) / f"{stem}.mp3"
 
 
 def _capped(data: bytes, max_bytes: int, name: str) -> bytes:
@@ -101,6 +120,8 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
                     progress: Callable[[int, int], None] | None = None,
                     lexicon: dict | None = None) -> Narration:
     out_mp3 = Path(out_mp3)
+    if out_mp3.is_dir():
+        raise InputError(f"the output {out_mp3} is a folder: give the MP3's file name")
     if not out_mp3.parent.is_dir():
         raise InputError(f"output folder does not exist: {out_mp3.parent}")
     timings: dict[str, float] = {}

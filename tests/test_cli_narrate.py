@@ -110,6 +110,32 @@ def test_missing_file_unknown_engine_and_unknown_voice_fail_with_one_line(tmp_pa
                             cwd=tmp_path), tmp_path, "not 100")
 
 
+def test_output_folder_takes_the_page_name_and_a_folder_input_is_refused(tmp_path):
+    out = tmp_path / "site"
+    out.mkdir()
+    result = narrator("narrate", SEED, "-o", out, "--engine", "espeak", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr.decode()
+    assert sorted(p.name for p in out.iterdir()) == [
+        "mel-resilience.chapters.json", "mel-resilience.chapters.vtt", "mel-resilience.mp3",
+        "mel-resilience.transcript.vtt"]
+    assert decode_errors(out / "mel-resilience.mp3") == ""
+    _fails_cleanly(narrator("narrate", SEED.parent, "-o", tmp_path / "o.mp3", cwd=tmp_path),
+                   tmp_path, "is a folder")
+
+
+def test_the_pipeline_refuses_a_folder_as_its_mp3(tmp_path):
+    from narrator.errors import InputError
+    from narrator.pipeline import NarrateOptions, narrate, output_in_folder
+
+    with pytest.raises(InputError, match="is a folder"):
+        narrate(SEED.read_bytes(), tmp_path, options=NarrateOptions(engine="espeak"))
+    assert list(tmp_path.iterdir()) == []
+    assert output_in_folder(tmp_path, "https://ex.com/2026/%C3%A9t%C3%A9-vert?x=1") == \
+        tmp_path / "été-vert.mp3"
+    assert output_in_folder(tmp_path, "https://ex.com/") == tmp_path / "ex.com.mp3"
+    assert output_in_folder(tmp_path, "-") == tmp_path / "narration.mp3"
+
+
 def test_help_says_what_each_command_does():
     result = narrator("--help")
     assert result.returncode == 0

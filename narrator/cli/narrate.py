@@ -22,7 +22,8 @@ def narrate_command(
                                 help="An article page: HTML file, http(s) URL, or - for stdin."),
     output: Path = typer.Option(..., "-o", "--output", help="The MP3 to write (sidecars go "
                                 "beside it: OUT.chapters.json, OUT.chapters.vtt, "
-                                "OUT.transcript.vtt)."),
+                                "OUT.transcript.vtt), or an existing folder to write "
+                                "PAGE-NAME.mp3 in."),
     engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (see "
                                "`narrator voices`); auto: the language's configured or "
                                "installed Piper voice, else gTTS if it answers, else espeak."),
@@ -46,9 +47,11 @@ def narrate_command(
     # Imported here: the pipeline pulls in numpy and the engines, which `narrator extract`
     # and `--help` do not need.
     from ..assemble import check_bitrate
-    from ..pipeline import NarrateOptions, narrate, read_input
+    from ..pipeline import NarrateOptions, narrate, output_in_folder, read_input
 
     check_bitrate(bitrate)
+    if output.is_dir():  # -o FOLDER: the MP3 takes the page's name
+        output = output_in_folder(output, input)
     source = read_input(input)
     options = NarrateOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                              workers=workers, rules=tuple(rules), use_cache=cache)
