@@ -310,6 +310,15 @@ def test_local_sitemap_index_list_and_folder(site, tmp_path):
     with pytest.raises(InputError, match="not a sitemap, RSS or Atom feed"):
         open_source(str(bad), Fetcher())
 
+    # One page is an archive of one, by its name or, without an extension, its first tag.
+    for single in (folder / "two.htm", tmp_path / "saved-page"):
+        if not single.exists():
+            single.write_bytes(b"<!DOCTYPE html>" + page(4))
+        name, items, total = open_source(str(single), Fetcher())
+        items = list(items)
+        assert total == 1 and [i.key for i in items] == [str(single)]
+        assert b"<html" in items[0].load().html.lower()
+
 
 def _warc(path: Path, records: list[tuple[str, int, str, bytes]]) -> None:
     from warcio.statusandheaders import StatusAndHeaders

@@ -102,11 +102,23 @@ def open_source(spec: str, fetcher: Fetcher) -> tuple[str, Iterator[Item], int |
         if head.startswith(b"WARC/") or path.name.lower().endswith((".warc", ".warc.gz")):
             return str(path), _warc_items(path), _warc_count(path)
         text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
-        if text.startswith(b"<"):
+        if _is_html_page(path, text):  # one article page: an archive of one
+            items = [_file_item(path)]
+        elif text.startswith(b"<"):
             items = list(_feed_items(str(path), fetcher))
         else:
             items = list(_list_items(path, fetcher))
     return str(path), iter(items), len(items)
+
+
+def _is_html_page(path: Path, head: bytes) -> bool:
+    """An HTML page, not a sitemap or feed: by its name, else by its first tag (a file named
+    .xml is always read as a sitemap or feed)."""
+    name = path.name.lower()
+    if name.endswith((".html", ".htm", ".xhtml")):
+        return True
+    return (not name.endswith((".xml", ".rss", ".atom"))
+            and head[:256].lower().startswith((b"<!doctype html", b"<html")))
 
 
 def _read_head(path: Path) -> bytes:

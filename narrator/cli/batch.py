@@ -157,7 +157,8 @@ def _hours(seconds: float) -> str:
 
 def _summary(out: Console, report) -> None:
     r = report
-    out.print(f"{r.articles} articles from {r.source}: {r.narrated} narrated, {r.skipped} "
+    articles = f"{r.articles} article" + ("" if r.articles == 1 else "s")
+    out.print(f"{articles} from {r.source}: {r.narrated} narrated, {r.skipped} "
               f"unchanged, {len(r.failed)} failed"
               + (f", {len(r.still_failed)} still failing (--retry-failed)" if r.still_failed
                  else "")
