@@ -63,6 +63,8 @@ def test_audio_url_and_inline_audio(narration):
 def test_missing_mp3_or_sidecars_is_a_clear_error(narration, tmp_path):
     r = narrator("embed", tmp_path / "none.mp3", "-o", tmp_path / "x.html", cwd=narration)
     assert r.returncode != 0 and "no such file" in r.stderr and "Traceback" not in r.stderr
+    r = narrator("embed", tmp_path, "-o", tmp_path / "x.html", cwd=narration)
+    assert r.returncode != 0 and "is a folder" in r.stderr and "Traceback" not in r.stderr
     lone = tmp_path / "lone.mp3"
     lone.write_bytes((narration / "audio" / "story.mp3").read_bytes())
     r = narrator("embed", lone, "-o", tmp_path / "x.html", cwd=narration)

@@ -113,6 +113,8 @@ def embed_command(
     """Write a self-contained player snippet (player + chapters + transcript) for one MP3."""
     from ..server import embed
 
+    if mp3.is_dir():
+        raise InputError(f"{mp3} is a folder: give the MP3 that `narrator narrate` wrote")
     if not mp3.is_file():
         raise InputError(f"no such file: {mp3}")
     stem = mp3.with_suffix("")
