@@ -43,37 +43,11 @@ STATIC_CACHE = "public, max-age=3600"
 
 
 def pipeline_runner(workers: int | None = None, job_timeout: float | None = None) -> Callable:
-    """Runs one job with narrator.pipeline; imported lazily so the server starts fast.
+    """The default runner: each job in a narration process (see narrator.server.runner),
+    `workers` synthesis workers in it, at most `job_timeout` seconds."""
+    from .runner import ProcessRunner
 
-    `job_timeout`: seconds a narration may take, checked after extraction and between
-    utterances (jobs run on threads, where no alarm can interrupt a stage)."""
-
-    def run(store: JobStore, job: Job):
-        from ..errors import TimeLimitError
-        from ..pipeline import NarrateOptions, extract, narrate_article
-        from ..timelimit import Deadline
-
-        deadline = Deadline(job_timeout, lambda: TimeLimitError(
-            f"narration took longer than {job_timeout:g} s (the server's --job-timeout)"))
-
-        def progress(done: int, total: int) -> None:
-            store.progress(job.id, done, total)
-            deadline.check()
-
-        folder = store.folder(job.id)
-        page = (folder / "source.html").read_bytes()
-        o = job.options
-        options = NarrateOptions(engine=o["engine"], voice=o.get("voice"),
-                                 language=o.get("language"),
-                                 bitrate_kbps=o.get("bitrate_kbps", 64), workers=workers)
-        # narrate() in two steps, to keep the article's title and language for the player
-        article = extract(page, url=job.url, options=options)
-        deadline.check()
-        narration = narrate_article(article, folder / "audio.mp3", options=options,
-                                    progress=progress)
-        return article.title, article.language, narration.timeline.duration
-
-    return run
+    return ProcessRunner(synth_workers=workers, job_timeout=job_timeout)
 
 
 SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer")]

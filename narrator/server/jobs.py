@@ -3,9 +3,9 @@
 A job's id is a hash of what decides the audio (the page bytes and the narration options), so
 the same article submitted twice, even at the same moment, is one row and one narration:
 `INSERT OR IGNORE` on the primary key makes the database the arbiter. Workers are threads of the
-server process (the synthesis below them may use processes of the same process group); a job is
-claimed by an atomic UPDATE, and a job left `running` by a server that stopped is put back in
-the queue when the next one starts, so a restart loses no job.
+server process that hand each job to a runner (by default a narration process each, see
+runner.py); a job is claimed by an atomic UPDATE, and a job left `running` by a server that
+stopped is put back in the queue when the next one starts, so a restart loses no job.
 """
 from __future__ import annotations
 
@@ -175,6 +175,12 @@ class JobStore:
             self._db.execute("UPDATE jobs SET status='failed', error=?, updated=? WHERE id=?",
                              (error, time.time(), id))
 
+    def requeue(self, id: str) -> None:
+        """A running job back in the queue: the server is stopping, not the job failing."""
+        with self._lock:
+            self._db.execute("UPDATE jobs SET status='queued', updated=? WHERE id=? AND"
+                             " status='running'", (time.time(), id))
+
     def requeue_interrupted(self, max_interruptions: int = MAX_INTERRUPTIONS) -> tuple[int, int]:
         """Jobs a stopped server left running go back to the queue, unless servers have died
         in the middle of them `max_interruptions` times: a page that kills the server process
@@ -245,10 +251,20 @@ class WorkerPool:
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
         self.notify()
+        close = getattr(self.runner, "close", None)
+        if close is not None:  # narration processes: the jobs they hold are resumed next start
+            close()
         for t in self._threads:
             t.join(timeout)
 
     def _loop(self) -> None:
+        warm = getattr(self.runner, "warm", None)
+        if warm is not None:
+            try:
+                warm()
+            except Exception:  # the first job will start the process, or say why it cannot
+                log.warning("could not start a narration process ahead of the first job",
+                            exc_info=True)
         while not self._stop.is_set():
             job = self.store.claim()
             if job is None:
@@ -262,9 +278,19 @@ class WorkerPool:
         try:
             title, language, duration = self.runner(self.store, job)
         except NarratorError as exc:
-            self.store.fail(job.id, str(exc))
+            if not self._requeued_on_stop(job):
+                self.store.fail(job.id, str(exc))
         except Exception as exc:  # a bug; the job says so and the server keeps serving
-            log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
-            self.store.fail(job.id, f"internal error: {type(exc).__name__}")
+            if not self._requeued_on_stop(job):
+                log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
+                self.store.fail(job.id, f"internal error: {type(exc).__name__}")
         else:
             self.store.finish(job.id, title=title, language=language, duration=duration)
+
+    def _requeued_on_stop(self, job: Job) -> bool:
+        """A job stopped with the server (its narration process too) goes back to the queue:
+        the next start resumes it, and it does not count as a crash."""
+        if not self._stop.is_set():
+            return False
+        self.store.requeue(job.id)
+        return True

@@ -1,0 +1,133 @@
+"""How the server narrates a job: in a pool of narration processes, not in the server's own.
+
+A crash in a native library (an engine, the MP3 encoder, the OOM killer) then kills one
+narration process, not the server with every download in flight: the job fails with a reason,
+the pool is started again, and the server keeps serving. A narration process runs the job on
+its main thread, so the time limit is an alarm that stops any stage, extraction included. The
+process reports progress into the job database itself (SQLite in WAL mode takes writers from
+several processes). Processes are recycled after some jobs, so their memory stays flat.
+"""
+from __future__ import annotations
+
+import importlib
+import multiprocessing
+import os
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+from typing import Callable
+
+from ..errors import NarratorError, TimeLimitError
+from .jobs import Job, JobStore
+
+_stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
+
+
+def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
+                job_timeout: float | None, synth_workers: int | None) -> tuple:
+    """In a narration process: narrate the job's page into its folder; (title, language,
+    duration). Raises NarratorError subclasses (picklable) for what the user can act on."""
+    from ..pipeline import NarrateOptions, extract, narrate_article
+    from ..timelimit import Deadline, alarm
+
+    store = _stores.get(data_dir) or _stores.setdefault(data_dir, JobStore(Path(data_dir)))
+
+    def too_long() -> TimeLimitError:
+        return TimeLimitError(f"narration took longer than {job_timeout:g} s "
+                              "(the server's --job-timeout)")
+
+    # The alarm stops any stage; the check between utterances catches an alarm that fired
+    # inside a native callback, where Python cannot raise.
+    deadline = Deadline(job_timeout, too_long)
+
+    def progress(done: int, total: int) -> None:
+        store.progress(job_id, done, total)
+        deadline.check()
+
+    folder = store.folder(job_id)
+    page = (folder / "source.html").read_bytes()
+    narrate_options = NarrateOptions(engine=options["engine"], voice=options.get("voice"),
+                                     language=options.get("language"),
+                                     bitrate_kbps=options.get("bitrate_kbps", 64),
+                                     workers=synth_workers)
+    with alarm(job_timeout, too_long):
+        # narrate() in two steps, to keep the article's title and language for the player
+        article = extract(page, url=url, options=narrate_options)
+        narration = narrate_article(article, folder / "audio.mp3", options=narrate_options,
+                                    progress=progress)
+    return article.title, article.language, narration.timeline.duration
+
+
+def _ready() -> int:
+    importlib.import_module("narrator.pipeline")  # what a narration needs, imported once
+    return os.getpid()
+
+
+class ProcessRunner:
+    """A runner for `WorkerPool`: `runner(store, job)` narrates in a narration process.
+
+    Each worker thread of the pool has its own narration process, so a crash fails only the
+    job that caused it, never one that ran beside it."""
+
+    def __init__(self, *, synth_workers: int | None = None, job_timeout: float | None = None,
+                 recycle_after: int = 50, job_function: Callable = narrate_job):
+        self.synth_workers = synth_workers
+        self.job_timeout = job_timeout
+        self.recycle_after = recycle_after
+        self.job_function = job_function
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._pools: set[ProcessPoolExecutor] = set()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        pool, used = getattr(self._local, "pool", None), getattr(self._local, "used", 0)
+        if pool is not None and used >= self.recycle_after:
+            self._drop(pool, wait=False)  # finishes what it holds, then exits
+            pool = None
+        if pool is None:
+            methods = multiprocessing.get_all_start_methods()
+            if "forkserver" in methods:
+                context = multiprocessing.get_context("forkserver")
+                context.set_forkserver_preload(["narrator.server.runner", "narrator.pipeline"])
+            else:
+                context = multiprocessing.get_context("spawn")
+            pool = ProcessPoolExecutor(1, mp_context=context)
+            with self._lock:
+                self._pools.add(pool)
+            self._local.pool, used = pool, 0
+        self._local.used = used + 1
+        return pool
+
+    def _drop(self, pool: ProcessPoolExecutor, *, wait: bool) -> None:
+        with self._lock:
+            self._pools.discard(pool)
+        if getattr(self._local, "pool", None) is pool:
+            self._local.pool = None
+        pool.shutdown(wait=wait, cancel_futures=True)
+
+    def warm(self) -> None:
+        """Start this thread's narration process now, so the first job does not wait for it."""
+        self._executor().submit(_ready).result()
+
+    def __call__(self, store: JobStore, job: Job) -> tuple:
+        pool = self._executor()
+        try:
+            return pool.submit(self.job_function, str(store.data_dir), job.id, job.url,
+                               job.options, self.job_timeout, self.synth_workers).result()
+        except BrokenProcessPool:
+            self._drop(pool, wait=False)  # this thread's next job starts a new process
+            raise NarratorError("the narration process died while narrating this page "
+                                "(a crash in an engine or the encoder, or out of memory)")
+
+    def close(self) -> None:
+        """Stops the narration processes now: a stopping server does not wait for a narration
+        (its job is resumed at the next start)."""
+        with self._lock:
+            pools, self._pools = list(self._pools), set()
+        for pool in pools:
+            # The executor has no public way to stop a running call; its processes are in
+            # `_processes` (CPython 3.8-3.13).
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+            pool.shutdown(wait=False, cancel_futures=True)
