@@ -8,6 +8,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from ..errors import NarratorError
+from ..lifeline import watch_parent
 from .worker import narrate_job
 
 
@@ -49,10 +50,12 @@ class LocalExecutor:
                 # Everything a narration imports, so that each recycled worker starts at once.
                 context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline",
                                                 "narrator.extract", "narrator.speech",
-                                                "narrator.engines.espeak", "trafilatura"])
+                                                "narrator.engines.espeak", "trafilatura",
+                                                "narrator.lifeline"])
             else:
                 context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
+                                             initializer=watch_parent, initargs=(os.getpid(),))
             self._submitted = 0
         self._submitted += 1
         return self._pool

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import NarratorError, TimeLimitError
+from ..lifeline import watch_parent
 from .jobs import Job, JobStore
 
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
@@ -89,10 +90,12 @@ class ProcessRunner:
             methods = multiprocessing.get_all_start_methods()
             if "forkserver" in methods:
                 context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["narrator.server.runner", "narrator.pipeline"])
+                context.set_forkserver_preload(["narrator.server.runner", "narrator.pipeline",
+                                                "narrator.lifeline"])
             else:
                 context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(1, mp_context=context)
+            pool = ProcessPoolExecutor(1, mp_context=context, initializer=watch_parent,
+                                       initargs=(os.getpid(),))
             with self._lock:
                 self._pools.add(pool)
             self._local.pool, used = pool, 0
