@@ -7,6 +7,8 @@ ones (a test may still point these variables elsewhere itself).
 """
 from __future__ import annotations
 
+import sys
+
 import pytest
 
 
@@ -19,3 +21,12 @@ def _narrator_user_state(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NARRATOR_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("NARRATOR_VOICES_DIR", str(home / "voices"))
     monkeypatch.setenv("NARRATOR_RUNTIME_DIR", str(home / "run"))  # request-rate slots
+
+
+@pytest.fixture(autouse=True)
+def _no_server_left_running():
+    """A test that fails half-way must not leave a `narrator serve` behind it."""
+    yield
+    support = sys.modules.get("server_support")
+    if support is not None:
+        support.ServeProcess.stop_all()

@@ -125,7 +125,15 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """`narrator serve` as a user starts it, in its own process."""
+    """`narrator serve` as a user starts it, in its own process. Every one still running when
+    its test ends, passed or failed, is killed then (see conftest.py)."""
+
+    running: list["ServeProcess"] = []
+
+    @classmethod
+    def stop_all(cls) -> None:
+        while cls.running:
+            cls.running.pop().stop(kill=True)
 
     def __init__(self, data: Path, *extra: str, token: str | None = TOKEN, env: dict | None = None):
         self.port = free_port()
@@ -139,6 +147,7 @@ class ServeProcess:
             [sys.executable, "-m", "narrator", "serve", "--host", "127.0.0.1", "--port",
              str(self.port), "--data", str(data), *extra],
             stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=ROOT)
+        ServeProcess.running.append(self)
 
     def wait_ready(self, timeout: float = 60) -> "ServeProcess":
         deadline = time.monotonic() + timeout
@@ -155,6 +164,8 @@ class ServeProcess:
         raise RuntimeError("narrator serve did not answer in time")
 
     def stop(self, kill: bool = False):
+        if self in ServeProcess.running:
+            ServeProcess.running.remove(self)
         if self.proc.poll() is None:
             self.proc.kill() if kill else self.proc.terminate()
             try:
