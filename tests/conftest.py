@@ -23,9 +23,10 @@ def _narrator_user_state(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NARRATOR_RUNTIME_DIR", str(home / "run"))  # request-rate slots
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture(autouse=True, scope="session")
 def _no_server_left_running():
-    """A test that fails half-way must not leave a `narrator serve` behind it."""
+    """A test that fails half-way must not leave a `narrator serve` running after the test
+    session (module-scoped servers live until their module ends, so not per test)."""
     yield
     support = sys.modules.get("server_support")
     if support is not None:

@@ -125,8 +125,8 @@ def free_port() -> int:
 
 
 class ServeProcess:
-    """`narrator serve` as a user starts it, in its own process. Every one still running when
-    its test ends, passed or failed, is killed then (see conftest.py)."""
+    """`narrator serve` as a user starts it, in its own process. Any still running when the
+    test session ends (a test that failed before stopping it) is killed then (conftest.py)."""
 
     running: list["ServeProcess"] = []
 
