@@ -69,6 +69,30 @@ def test_a_failure_in_the_encoder_thread_reaches_the_caller(tmp_path, monkeypatc
     encoder.abort()  # idempotent after the failure
 
 
+def test_the_encoder_thread_starts_at_the_first_write_and_stops_at_the_first_error(tmp_path,
+                                                                                 monkeypatch):
+    import threading
+
+    encoder = Mp3Encoder(tmp_path / "a.mp3", RATE, 64, background=True)
+    # Nothing runs yet: the synthesis stage may fork its workers before the first audio.
+    assert not any(t.name == "mp3-encoder" for t in threading.enumerate())
+    calls = []
+
+    def broken(pcm):
+        calls.append(len(pcm))
+        raise AudioError("LAME failed to encode (error -1)")
+
+    monkeypatch.setattr(encoder._lame, "encode", broken)
+    encoder.write(tone(0.1))
+    assert any(t.name == "mp3-encoder" for t in threading.enumerate())
+    with pytest.raises(AudioError):
+        for _ in range(100):
+            encoder.write(tone(0.1))
+        encoder.finish()
+    encoder.abort()
+    assert len(calls) == 1  # after the error, the queued audio was not encoded
+
+
 def test_a_bitrate_mp3_does_not_have_is_a_clear_error(tmp_path):
     with pytest.raises(InputError, match="must be one of 8, 16, .*, 160 kbit/s .*not 192"):
         Mp3Encoder(tmp_path / "a.mp3", 22050, 192)

@@ -20,7 +20,6 @@ from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LU
 from .encode import check_bitrate as check_bitrate_at
 from .sidecars import chapters_json, webvtt
 from .tags import write_tags
-from .loudness import ProgrammeMeter
 from .timeline import RATE, lay_out
 
 __all__ = ["assemble", "output_paths", "check_bitrate", "TARGET_LUFS"]
@@ -62,14 +61,12 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
         started = time.perf_counter()
         encoder = Mp3Encoder(temps["mp3"], RATE, bitrate_kbps, background=background_encoding)
         stack.callback(encoder.abort)
-        meter = ProgrammeMeter(RATE)
         # Pulls synthesis through; the audio is encoded as it arrives.
-        timeline = lay_out(script, audio, encoder, RATE, target_lufs=INPUT_TARGET_LUFS,
-                           ceiling_dbfs=LIMIT_DBFS, meter=meter)
+        timeline, loudness = lay_out(script, audio, encoder, RATE, target_lufs=INPUT_TARGET_LUFS,
+                                     ceiling_dbfs=LIMIT_DBFS)
         timings["synthesize+layout+encode"] = time.perf_counter() - started
         started = time.perf_counter()
         encoder.finish()
-        loudness = meter.integrated()
         author = ", ".join(script.meta.authors) or script.meta.site_name
         write_tags(temps["mp3"], title=script.title, language=script.language, meta=script.meta,
                    timeline=timeline, engine=engine, voice=voice)

@@ -49,20 +49,28 @@ class Mp3Encoder:
     def __init__(self, out: Path, rate: int, bitrate_kbps: int = 64, *, background: bool = False):
         self._rate, self._kbps = rate, check_bitrate(int(bitrate_kbps), rate)
         self._lame = Lame(rate, self._kbps, LAME_QUALITY)
+        self._file = None
         try:
             self._file = open(out, "wb")
+            # the tag frame's place, filled by finish()
+            self._file.write(bytes(tag_frame_size(rate, self._kbps)))
         except OSError as exc:
+            if self._file is not None:
+                self._file.close()
             self._lame.close()
-            raise AudioError(f"cannot write {out}: {exc.strerror}") from None
-        # the tag frame's place, filled by finish()
-        self._file.write(bytes(tag_frame_size(rate, self._kbps)))
+            raise AudioError(f"cannot write {out}: {exc.strerror or exc}") from None
         self._error: BaseException | None = None
+        self._background = background
         self._queue: queue.Queue | None = None
         self._thread: threading.Thread | None = None
-        if background:
-            self._queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
-            self._thread = threading.Thread(target=self._drain, name="mp3-encoder", daemon=True)
-            self._thread.start()
+
+    def _start_thread(self) -> None:
+        # Started at the first write, not before: the synthesis stage may fork its worker
+        # processes when the stream is first read, and a process should not fork while one
+        # of its threads is running.
+        self._queue = queue.Queue(maxsize=_QUEUE_CHUNKS)
+        self._thread = threading.Thread(target=self._drain, name="mp3-encoder", daemon=True)
+        self._thread.start()
 
     def _encode(self, pcm: bytes) -> None:
         try:
@@ -82,19 +90,23 @@ class Mp3Encoder:
                     self._error = exc
 
     def _raise_pending(self) -> None:
-        if self._error is not None:
-            error, self._error = self._error, None
+        # The error stays set: the encoder thread then skips the audio still queued.
+        error = self._error
+        if error is not None:
             raise error if isinstance(error, AudioError) else AudioError(
                 f"audio encoding failed: {error}") from error
 
     def write(self, pcm: bytes) -> None:
         self._raise_pending()
-        if self._queue is not None:
+        if self._background and self._thread is None:
+            self._start_thread()
+        if self._thread is not None:
             self._queue.put(pcm)
         else:
             self._encode(pcm)
 
     def _stop_thread(self) -> None:
+        self._background = False  # no new thread after finish or abort
         if self._thread is not None:
             self._queue.put(_DONE)
             self._thread.join()

@@ -17,7 +17,6 @@ _RATES = {44100: (_MPEG1, 0), 48000: (_MPEG1, 1), 32000: (_MPEG1, 2),
           22050: (_MPEG2, 0), 24000: (_MPEG2, 1), 16000: (_MPEG2, 2)}
 _XING_FIELDS = 4 + 4 + 4 + 4 + 100 + 4  # "Info", flags, frames, bytes, TOC, quality
 _LAME_EXTENSION = 36
-DECODER_DELAY = 529  # what an MPEG layer III decoder adds; not counted in the tag
 
 
 def bitrates(rate: int) -> tuple[int, ...]:
@@ -39,12 +38,18 @@ def _header_size(rate: int) -> int:
     return 4 + _RATES[rate][0][2] + _XING_FIELDS + _LAME_EXTENSION
 
 
-def tag_frame_size(rate: int, stream_kbps: int) -> int:
-    """Bytes of the tag frame: at the stream's bitrate when that frame is big enough."""
+def _tag_kbps(rate: int, stream_kbps: int) -> int:
+    """The tag frame's bitrate: the stream's when that frame is big enough, else the first
+    that is (as ffmpeg's muxer does)."""
     for kbps in (stream_kbps, *bitrates(rate)):
         if _frame_bytes(rate, kbps) >= _header_size(rate):
-            return _frame_bytes(rate, kbps)
+            return kbps
     raise ValueError(f"no MP3 frame at {rate} Hz holds a LAME tag")
+
+
+def tag_frame_size(rate: int, stream_kbps: int) -> int:
+    """Bytes of the tag frame."""
+    return _frame_bytes(rate, _tag_kbps(rate, stream_kbps))
 
 
 def _crc16(data: bytes) -> int:
@@ -62,8 +67,8 @@ def tag_frame(*, rate: int, stream_kbps: int, frames: int, stream_bytes: int,
     """The frame; `frames` and `stream_bytes` count the audio frames after it, the tag
     frame itself excluded from `frames` and included in `stream_bytes`."""
     (version, _, side_info, table), rate_index = _RATES[rate]
-    size = tag_frame_size(rate, stream_kbps)
-    kbps = next(k for k in (stream_kbps, *table[1:]) if _frame_bytes(rate, k) == size)
+    kbps = _tag_kbps(rate, stream_kbps)
+    size = _frame_bytes(rate, kbps)
     header = bytes([0xFF, 0xE0 | version << 3 | 0b01 << 1 | 1,  # layer III, no CRC
                     table.index(kbps) << 4 | rate_index << 2,
                     0b11 << 6 | 0b0100])  # mono, original

@@ -54,15 +54,14 @@ class TimelineWriter:
     rate: int = RATE
     target_lufs: float = -16.0
     ceiling_dbfs: float = -2.0
-    meter: ProgrammeMeter | None = None  # the programme's loudness, pauses included
+    meter: ProgrammeMeter = field(init=False)  # the programme's loudness, pauses included
     leveller: Leveller = field(init=False)
     position: int = 0  # samples written so far
     utterance_spans: list[Span] = field(default_factory=list)
 
     def __post_init__(self):
         self.leveller = Leveller(self.rate, self.target_lufs, self.ceiling_dbfs)
-        if self.meter is None:
-            self.meter = ProgrammeMeter(self.rate)
+        self.meter = ProgrammeMeter(self.rate)
 
     def _write(self, samples: np.ndarray) -> None:
         if samples.size:
@@ -86,15 +85,14 @@ class TimelineWriter:
 
 
 def lay_out(script: Script, audio: Iterable[Audio], sink: Sink, rate: int = RATE, *,
-            target_lufs: float = -16.0, ceiling_dbfs: float = -2.0,
-            meter: ProgrammeMeter | None = None) -> Timeline:
-    """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline.
+            target_lufs: float = -16.0, ceiling_dbfs: float = -2.0) -> tuple[Timeline, float]:
+    """Consume `audio` (one per utterance, in script order) into `sink`; return the timeline
+    and the integrated loudness (LUFS) of everything written, pauses included.
 
     Chapters are contiguous: each starts where its first utterance starts (the first at 0)
-    and ends where the next one starts; the last ends at the end of the audio. `meter`, if
-    given, measures everything written (its integrated() is the programme loudness).
+    and ends where the next one starts; the last ends at the end of the audio.
     """
-    writer = TimelineWriter(sink, rate, target_lufs, ceiling_dbfs, meter)
+    writer = TimelineWriter(sink, rate, target_lufs, ceiling_dbfs)
     chapter_starts: list[tuple[float, str]] = []
     stream: Iterator[Audio] = iter(audio)
     for chapter in script.chapters:
@@ -106,4 +104,5 @@ def lay_out(script: Script, audio: Iterable[Audio], sink: Sink, rate: int = RATE
     for i, (start, title) in enumerate(chapter_starts):
         end = chapter_starts[i + 1][0] if i + 1 < len(chapter_starts) else total
         chapters.append(Span(0.0 if i == 0 else start, end, title))
-    return Timeline(tuple(chapters), tuple(writer.utterance_spans), total)
+    return (Timeline(tuple(chapters), tuple(writer.utterance_spans), total),
+            writer.meter.integrated())
