@@ -48,6 +48,7 @@ class Section:
 class Metadata:
     title: str = ""
     subtitle: str | None = None
+    description: str | None = None  # the page's meta description (og:, name=, twitter:)
     authors: tuple[str, ...] = ()
     published: str | None = None  # ISO 8601 as found on the page
     modified: str | None = None

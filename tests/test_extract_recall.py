@@ -60,10 +60,12 @@ def _lead(html: bytes, raw: list) -> list:
     import lxml.html
 
     from narrator.extract.clean import Log
+    from narrator.extract.metadata import extract_metadata
     from narrator.extract.recover import lead_paragraph
 
     tree = lxml.html.document_fromstring(html.decode("utf-8"))
-    return lead_paragraph(tree, tree.find("body"), raw, Log())
+    description = extract_metadata(tree, None).description or ""
+    return lead_paragraph(description, tree.find("body"), raw, Log())
 
 
 def test_lead_as_loose_text_before_the_first_child_is_put_back():

@@ -23,7 +23,7 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, from_trafilatura, walk_dom
+from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .metadata import extract_metadata
@@ -65,9 +65,9 @@ class Explanation:
 
 
 # C0 controls other than tab, newline and carriage return are not allowed in HTML text, and
-# lxml refuses them in any string it is given back (an element's kept tail, say): drop them,
-# and the numeric character references that would make them ("&#8;", "&#x1F").
-_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# lxml refuses them in any string it is given back (an element's kept tail, say). decode_html
+# drops the characters; the numeric character references that would make them ("&#8;",
+# "&#x1F") are dropped before parsing.
 _CONTROL_REFS = re.compile(r"&#(?:0*(?:[0-8]|1[124-9]|2[0-9]|3[01]|127)(?![0-9])"
                            r"|[xX]0*(?:[0-8bBcCeEfF]|1[0-9a-fA-F]|7[fF])(?![0-9a-fA-F]));?")
 
@@ -90,11 +90,9 @@ def _parser():
     return parser
 
 
-def _parse(text: str, controls_removed: bool = False):
-    """text: the page; controls_removed: decode_html's text, which holds no control characters."""
+def _parse(text: str):
+    """text: decode_html's text, which holds no control characters (it removes them)."""
     text = _XML_DECL.sub("", text, count=1)
-    if not controls_removed:
-        text = _CONTROL_CHARS.sub("", text)
     text = _CONTROL_REFS.sub("", text)
     try:
         tree = lxml.html.document_fromstring(text, parser=_parser())
@@ -109,20 +107,6 @@ def _parse(text: str, controls_removed: bool = False):
     return tree
 
 
-def _lca(elements):
-    paths = []
-    for el in elements:
-        path = [el] + list(el.iterancestors())
-        paths.append(list(reversed(path)))
-    common = None
-    for level in zip(*paths):
-        if all(x is level[0] for x in level):
-            common = level[0]
-        else:
-            break
-    return common
-
-
 def _content_root(tree, rs: RuleSet, fallback: bool = False):
     for rule in (rs.fallback if fallback else rs.content):
         found = compile_selector(rule.value)(tree)
@@ -132,7 +116,7 @@ def _content_root(tree, rs: RuleSet, fallback: bool = False):
         if len(found) == 1:
             root = found[0]
         else:
-            root = _lca(found)
+            root = common_ancestor(found)
             if root is None or root.tag in ("html", "body"):
                 root = max(found, key=lambda f: len(text_of(f)))
         if len(text_of(root)) >= MIN_CONTENT_CHARS:
@@ -156,7 +140,7 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
-    tree = _parse(text, controls_removed=True)
+    tree = _parse(text)
     meta = extract_metadata(tree, url, markup=text)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
@@ -179,7 +163,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
             raw.insert(0, RawBlock("p", text_of(standfirst), origin="standfirst"))
     else:
         engine = "trafilatura (no content rule matched)"
-        raw = _trafilatura(tree, url, rs, log, note)
+        raw = _trafilatura(tree, url, rs, log, note, meta.description or "")
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
@@ -222,7 +206,7 @@ _INLINE_STYLED = etree.XPath(
     "[@class or @id or @style]")
 
 
-def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
+def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = ""):
     import trafilatura
 
     quotes = {}
@@ -252,7 +236,7 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note):
     body = tree.find("body")
     if body is not None:
         raw = sibling_chunks(body, raw, rs.options, log, note)
-        raw = lead_paragraph(tree, body, raw, log)
+        raw = lead_paragraph(description, body, raw, log)
     if log.enabled:  # name what the main-content detection left out
         kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
         for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):

@@ -31,6 +31,27 @@ def squash(text: str) -> str:
     return _SPACE.sub(" ", text or "").strip()
 
 
+_WORD = re.compile(r"\w+")
+
+
+def comparison_key(text: str) -> str:
+    """Key for comparing texts (de-duplication, finding a text again): words only, casefolded."""
+    return " ".join(_WORD.findall(text.casefold()))
+
+
+def common_ancestor(elements):
+    """The nearest element that holds all of them (or is one of them); None if none."""
+    common = None
+    for el in elements:
+        chain = [el, *el.iterancestors()]
+        if common is None:
+            common = chain
+        else:
+            members = set(chain)
+            common = [a for a in common if a in members]
+    return common[0] if common else None
+
+
 def _has_block(el) -> bool:
     for d in el.iterdescendants():
         if isinstance(d.tag, str) and d.tag in BLOCK_TAGS:

@@ -130,8 +130,9 @@ def extract_metadata(tree, url: str | None = None, markup: str | None = None) ->
             if 20 <= len(text) <= 600:
                 subtitle = text
                 break
+    description = meta("og:description", "description", "twitter:description")
     if not subtitle:
-        subtitle = meta("og:description", "description", "twitter:description") or clean(ld.get("description")) or None
+        subtitle = description or clean(ld.get("description")) or None
 
     authors = [a for a in _names(ld.get("author")) if a]
     if not authors:
@@ -167,7 +168,8 @@ def extract_metadata(tree, url: str | None = None, markup: str | None = None) ->
         canonical = _join(url, canonical.strip())
     if image:
         image = _join(url or canonical, image.strip())
-    return Metadata(title=title, subtitle=subtitle, authors=tuple(authors), published=published,
+    return Metadata(title=title, subtitle=subtitle, description=description,
+                    authors=tuple(authors), published=published,
                     modified=modified, site_name=site, language=lang,
                     canonical_url=canonical.strip() if canonical else None, image_url=image, source_url=url)
 

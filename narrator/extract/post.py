@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
+from .blocks import comparison_key as _key
 from .clean import Log, strip_dash
 from .rules import RuleSet
 
@@ -25,9 +26,6 @@ def _dateline(sources: tuple[str, ...]) -> re.Pattern | None:
                       + r")\)\s*[-\u2013\u2014]?\s*\S.{60,}")
 
 
-def _key(text: str) -> str:
-    """Comparison key for de-duplication: letters and digits only."""
-    return " ".join(re.findall(r"\w+", text.casefold()))
 
 
 def _quote_in_body(quote: str, body_keys: list[str]) -> bool:

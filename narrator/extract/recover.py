@@ -10,19 +10,15 @@ before anything is added:
 """
 from __future__ import annotations
 
-import re
-
-from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, squash, walk_dom
+from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, common_ancestor, squash, walk_dom
+from .blocks import comparison_key as _key
 from .clean import Log, text_of
 
-_WORD = re.compile(r"\w+")
 MIN_CHUNK_CHARS = 150     # new paragraph text a sibling chunk must bring
 MAX_CHUNK_LEVELS = 3      # how far above the container the chunks' common ancestor may be
 MIN_LEAD_CHARS = 60
 
 
-def _key(text: str) -> str:
-    return " ".join(_WORD.findall(text.casefold()))
 
 
 def _paragraph_index(body) -> dict:
@@ -91,7 +87,7 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> 
         return raw
     holes_only = len(containers) > 1
     if holes_only:
-        scope = _common_ancestor(containers)
+        scope = common_ancestor(containers)
         if scope is None or scope.tag in ("body", "html"):
             return raw
     else:
@@ -151,34 +147,6 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> 
     return out
 
 
-def _common_ancestor(elements):
-    """The nearest element that holds all of them (or is one of them)."""
-    common = None
-    for el in elements:
-        chain = [el, *el.iterancestors()]
-        if common is None:
-            common = chain
-        else:
-            members = set(chain)
-            common = [a for a in common if a in members]
-    return common[0] if common else None
-
-
-def _description(tree) -> str:
-    head = tree.find("head")
-    if head is None:
-        return ""
-    found = {}
-    for m in head.iter("meta"):
-        name = (m.get("property") or m.get("name") or "").lower()
-        if name in ("og:description", "description", "twitter:description") and name not in found:
-            found[name] = squash(m.get("content") or "")
-    for name in ("og:description", "description", "twitter:description"):
-        if found.get(name):
-            return found[name]
-    return ""
-
-
 def _lead_text(node) -> tuple[object, str]:
     """(block element, paragraph text) for a text node: the whole block when it holds no other
     block and no line break, else the inline run the text node starts, up to the next <br> or
@@ -206,12 +174,12 @@ def _lead_text(node) -> tuple[object, str]:
     return block, squash("".join(parts))
 
 
-def lead_paragraph(tree, body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
+def lead_paragraph(desc: str, body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
     """Put back the lead paragraph that the meta description quotes when it is part of the
     article's text: it starts the block that holds the following extracted paragraphs, or its
     block has the same class as the blocks of extracted paragraphs after it. (A standfirst in
-    a box of its own, "summary" or "dek", is not taken: it is not part of the body.)"""
-    desc = _description(tree)
+    a box of its own, "summary" or "dek", is not taken: it is not part of the body.)
+    `desc` is the page's meta description (Metadata.description)."""
     paras = [b for b in raw if b.kind == "p"][:3]
     if len(desc) < MIN_LEAD_CHARS or not paras:
         return raw

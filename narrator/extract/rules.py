@@ -125,34 +125,6 @@ def compile_selector(selector: str) -> CSSSelector:
         raise RulesError(f"bad CSS selector {selector!r} in rules: {exc}") from None
 
 
-@lru_cache(maxsize=64)
-def union_xpath(selectors: tuple[str, ...]) -> etree.XPath | None:
-    """One compiled XPath for many selectors. Simple selectors (no combinator) become one
-    predicate, so the tree is walked once instead of once per selector."""
-    if not selectors:
-        return None
-    from cssselect import HTMLTranslator, parse
-
-    tr = HTMLTranslator()
-    simple, complex_ = [], []
-    for css in selectors:
-        compile_selector(css)  # validates, with a clear error
-        for sel in parse(css):
-            expr = tr.xpath(sel.parsed_tree)
-            if expr.path or sel.pseudo_element:
-                complex_.append(compile_selector(css).path)
-                continue
-            conds = [f"self::{expr.element}"] if expr.element != "*" else []
-            if expr.condition:
-                conds.append(f"({expr.condition})")
-            simple.append(" and ".join(conds) or "true()")
-    parts = []
-    if simple:
-        parts.append("descendant-or-self::*[" + " or ".join(f"({c})" for c in simple) + "]")
-    parts.extend(dict.fromkeys(complex_))
-    return etree.XPath(" | ".join(parts))
-
-
 _NAMES = re.compile(r"[.#]([\w-]+)|\[\s*([\w-]+)")
 MAX_RAW_HEAD = 200_000
 

@@ -184,7 +184,3 @@ class MultiSelector:
                     order = {el: i for i, el in enumerate(root.iter(etree.Element))}
                 out[group].sort(key=lambda hit: order.get(hit[0], -1))
         return out
-
-    def hits(self, root, group: str = "drop") -> list[tuple[object, str]]:
-        """(element, rule source) for each matching element, in document order, once each."""
-        return self.groups(root).get(group, [])
