@@ -3,6 +3,8 @@ a body split into sibling chunks, the lead quoted by the meta description; and w
 out (a standfirst box, another article's chunks)."""
 from __future__ import annotations
 
+import pytest
+
 from narrator.extract import extract_text
 
 SENT = ("Paragraph {n} of the story tells what the council decided on Tuesday night and why the "
@@ -152,3 +154,16 @@ def test_a_dateline_lead_above_the_title_is_kept_a_kicker_is_not():
            RawBlock("p", SENT.format(n=1))]
     texts = [b.text for b in process(raw, title, rules, Log(), dom_path=False)]
     assert texts == [lead, SENT.format(n=1)]
+
+
+@pytest.mark.parametrize("opening", ["(CNN)", "PARIS (AFP) -", "LONDON, March 3 (Reuters) -",
+                                     "SÃO PAULO (Reuters) -", "München (dpa) -",
+                                     "MADRID, 5 mar. (EFE).-"])
+def test_dateline_forms_agencies_write(opening):
+    from narrator.extract.post import _dateline
+
+    pattern = _dateline(("AP", "AFP", "CNN", "Reuters", "dpa", "EFE"))
+    text = f"{opening} The council voted on Tuesday to renovate forty schools next year, it said."
+    assert pattern.match(text)
+    assert not pattern.match("Opinion " + text[len(opening):])
+    assert not pattern.match("By Jane Doe (AP Photo) " + text[len(opening):])

@@ -17,13 +17,15 @@ _QUOTE_MARKS = "\"'«»“”„‘’‹›「」"
 
 @lru_cache(maxsize=8)
 def _dateline(sources: tuple[str, ...]) -> re.Pattern | None:
-    """A paragraph opening with a news dateline: "(CNN) ...", "PARIS (AFP) - ..."; the
-    agencies are data (options.dateline_sources in the rules files)."""
+    """A paragraph opening with a news dateline: "(CNN) ...", "PARIS (AFP) - ...",
+    "LONDON, March 3 (Reuters) - ...", "MADRID, 5 mar. (EFE).- ..."; the agencies are data
+    (options.dateline_sources in the rules files)."""
     if not sources:
         return None
     names = "|".join(re.escape(s) for s in sorted(sources, key=len, reverse=True))
-    return re.compile(r"^\s*(?:[A-Z][A-Za-z.' -]{1,30},?\s*)?\((?:" + names
-                      + r")\)\s*[-\u2013\u2014]?\s*\S.{60,}")
+    place = r"[^\W\d_][\w.' -]{1,30}(?:,\s*[\w. ]{1,15})?"  # a city, then maybe a date
+    return re.compile(r"^\s*(?:" + place + r",?\s*)?\((?:" + names
+                      + r")\)\.?\s*[-\u2013\u2014]?\s*\S.{60,}")
 
 
 
