@@ -46,6 +46,13 @@ def test_seed_mp3_has_contiguous_chapters_matching_the_sidecars(seed_narration):
         assert abs(start - js_start) <= 0.05 and abs(start - v_start) <= 0.05
         assert abs(end - v_end) <= 0.05
         assert title == js_title == v_title
+    # CHAP frames are stored in time order (players that read them in file order), their
+    # titles differing in length (mutagen alone writes the longest first)
+    from mutagen.id3 import ID3
+
+    frames = ID3(mp3).getall("CHAP")  # in file order
+    assert [f.start_time for f in frames] == sorted(f.start_time for f in frames)
+    assert len({len(f.sub_frames["TIT2"].text[0]) for f in frames}) > 1
     # the command prints the chapter list with start times, and the total
     assert "00:00  Métropole Européenne Lille" in stdout
     assert "total " in stdout

@@ -16,9 +16,31 @@ _ISO639_2 = {"fr": "fre", "en": "eng", "de": "ger", "es": "spa", "it": "ita", "p
 _NO_OFFSET = 0xFFFFFFFF
 
 
+class _TimeOrderedID3(ID3):
+    """mutagen writes the frames of one kind by decreasing size, so CHAP frames come out
+    longest title first; some players (Apple Podcasts) show chapters in file order. Here CHAP
+    frames are written in time order, after the others. `_write` and `save_frame` are
+    mutagen's internals (1.45-1.48): if they change, mutagen's own order is kept."""
+
+    def _write(self, config):
+        try:
+            from mutagen.id3._tags import save_frame
+        except ImportError:  # pragma: no cover - another mutagen
+            return super()._write(config)
+        chapters = sorted(self.getall("CHAP"), key=lambda f: f.start_time)
+        for frame in chapters:
+            del self[frame.HashKey]
+        try:
+            data = super()._write(config)
+        finally:
+            for frame in chapters:
+                self.add(frame)
+        return data + bytearray().join(save_frame(f, config=config) for f in chapters)
+
+
 def write_tags(mp3_path: Path, *, title: str, language: str, meta: Metadata, timeline: Timeline,
                engine: str, voice: str) -> None:
-    tags = ID3()
+    tags = _TimeOrderedID3()
     tags.add(TIT2(encoding=3, text=title))
     artist = ", ".join(meta.authors) or meta.site_name
     if artist:
