@@ -1,4 +1,4 @@
-"""Pool processes end when the process that started them is gone.
+"""Pool processes: started ready to narrate, and ended when the process that started them is gone.
 
 A `ProcessPoolExecutor` worker waits for its next call on a queue that its parent feeds; if
 the parent is killed (`kill -9`, the OOM killer), nothing tells the worker, and it waits
@@ -8,20 +8,47 @@ one left to receive it, and the files it was writing are temporary ones.
 """
 from __future__ import annotations
 
+import multiprocessing
 import os
 import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
+
+# What a narration imports: a forkserver that has imported it once starts each worker at once.
+NARRATION_MODULES = ("narrator.pipeline", "narrator.extract", "narrator.speech",
+                     "narrator.engines.espeak", "trafilatura", "narrator.lifeline")
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # pragma: no cover - the pid was reused by another user
+        return True
+    try:  # Linux: a dead process its own parent has not collected yet is a zombie
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            return fh.read().rsplit(b")", 1)[1].split()[0] == b"Z"
+    except (OSError, IndexError):
+        return False
 
 
 def watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
     def watch() -> None:
-        while True:
+        while not _gone(parent_pid):
             time.sleep(interval_s)
-            try:
-                os.kill(parent_pid, 0)  # signal 0: only asks whether the process exists
-            except ProcessLookupError:
-                os._exit(0)
-            except PermissionError:  # pragma: no cover - the pid was reused by another user
-                os._exit(0)
+        os._exit(0)
 
     threading.Thread(target=watch, name="narrator-lifeline", daemon=True).start()
+
+
+def narration_pool(workers: int, *, modules: tuple[str, ...] = ()) -> ProcessPoolExecutor:
+    """`workers` processes forked from a forkserver that has imported the narration modules
+    (and `modules`, where the job functions live), each ending with this process."""
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload([*modules, *NARRATION_MODULES])
+    else:
+        context = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=watch_parent,
+                               initargs=(os.getpid(),))

@@ -20,6 +20,7 @@ from typing import Callable, Iterator, Sequence
 
 from .cache import SynthesisCache, cache_key
 from .engines import Audio, Engine, create_engine
+from .lifeline import watch_parent
 from .errors import EngineError
 
 Progress = Callable[[int, int], None]
@@ -42,8 +43,9 @@ class EngineSpec:
 _worker_engine: Engine | None = None
 
 
-def _init_worker(spec: EngineSpec) -> None:
+def _init_worker(spec: EngineSpec, parent: int) -> None:
     global _worker_engine
+    watch_parent(parent)  # a narration process that dies (crash, terminate) takes these along
     _worker_engine = spec.create()
 
 
@@ -65,7 +67,7 @@ def _executor(engine: Engine, spec: EngineSpec, workers: int) -> tuple[Executor,
             text, language=language, voice=voice)
     method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context(method),
-                               initializer=_init_worker, initargs=(spec,))
+                               initializer=_init_worker, initargs=(spec, os.getpid()))
     return pool, _synthesize_in_worker
 
 

@@ -47,6 +47,15 @@ def alarm(seconds: float | None, make_error: Callable[[], BaseException]):
             signal.setitimer(signal.ITIMER_REAL, max(0.001, remaining - (time.monotonic() - start)))
 
 
+@contextmanager
+def limit(seconds: float | None, make_error: Callable[[], BaseException]):
+    """Both mechanisms for one piece of work: the alarm (where it can be set) for the block,
+    and the `Deadline` it yields, for the block's loops to `check()` between steps (an alarm
+    that fires inside a native callback cannot raise; a thread has no alarm)."""
+    with alarm(seconds, make_error):
+        yield Deadline(seconds, make_error)
+
+
 class Deadline:
     """A point in time after which `check()` raises `make_error()`; never, for 0 or None."""
 

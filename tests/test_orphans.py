@@ -81,3 +81,32 @@ def test_killing_a_batch_ends_its_workers(tmp_path):
         os.kill(batch.pid, 9)
         batch.wait(10)
     assert wait_gone(workers) == set()
+
+
+def _synthesis_pool_then_wait(conn) -> None:
+    """In a stand-in narration process: start a synthesis pool, say its workers, then wait."""
+    from narrator.engines import create_engine
+    from narrator.synthesize import EngineSpec, _executor
+
+    engine = create_engine("espeak")
+    pool, call = _executor(engine, EngineSpec("espeak", {}), 2)
+    [pool.submit(call, "Bonjour.", "fr", "fr").result() for _ in range(4)]
+    conn.send(sorted(descendants(os.getpid())))
+    time.sleep(300)
+
+
+def test_a_dying_narration_process_takes_its_synthesis_workers_along():
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    mine, theirs = context.Pipe()
+    narration = context.Process(target=_synthesis_pool_then_wait, args=(theirs,))
+    narration.start()
+    try:
+        assert mine.poll(60)
+        workers = set(mine.recv())
+        assert len(workers) >= 2, workers
+    finally:
+        os.kill(narration.pid, 9)  # a crash, or the server's terminate()
+        narration.join(10)
+    assert wait_gone(workers) == set()

@@ -2,13 +2,12 @@
 standard `concurrent.futures.Future`s, so the runner has one loop for both."""
 from __future__ import annotations
 
-import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 
 from ..errors import NarratorError
-from ..lifeline import watch_parent
+from ..lifeline import narration_pool
 from .worker import narrate_job
 
 
@@ -44,18 +43,7 @@ class LocalExecutor:
             self._pool = None
             self.generation += 1
         if self._pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            if "forkserver" in methods:
-                context = multiprocessing.get_context("forkserver")
-                # Everything a narration imports, so that each recycled worker starts at once.
-                context.set_forkserver_preload(["narrator.batch.worker", "narrator.pipeline",
-                                                "narrator.extract", "narrator.speech",
-                                                "narrator.engines.espeak", "trafilatura",
-                                                "narrator.lifeline"])
-            else:
-                context = multiprocessing.get_context("spawn")
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context,
-                                             initializer=watch_parent, initargs=(os.getpid(),))
+            self._pool = narration_pool(self.workers, modules=("narrator.batch.worker",))
             self._submitted = 0
         self._submitted += 1
         return self._pool

@@ -18,7 +18,7 @@ import uuid
 from pathlib import Path
 
 from ..errors import NarratorError, TimeLimitError
-from ..timelimit import Deadline, alarm
+from ..timelimit import limit as time_limit
 from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
 
 
@@ -58,10 +58,9 @@ def narrate_job(job: dict) -> dict:
             return TimeLimitError(f"narration took longer than {limit:g} s (--article-timeout)")
 
         # The alarm stops any stage in a pool process (its main thread); in a Dask worker's
-        # thread only the check between utterances can, so a stage that never returns
-        # (extraction has its own limit there) is not covered.
-        deadline = Deadline(limit, too_long)
-        with alarm(limit, too_long):
+        # thread only the check between utterances can: a stage that never returns is not
+        # stopped there.
+        with time_limit(limit, too_long) as deadline:
             article = extract(job["html"], url=job.get("url"),
                               content_type=job.get("content_type"), options=options)
             extracted = time.perf_counter()

@@ -112,8 +112,10 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     """`token` None means no authentication (only with `--no-auth`)."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
-    store = JobStore(data_dir)
+    # The folder lock first: a second server stops here, before it touches (or migrates) the
+    # job database.
     lock = lock_data_folder(data_dir) if start_workers else None
+    store = JobStore(data_dir)
     pool = WorkerPool(store, runner or pipeline_runner(synth_workers, job_timeout),
                       workers=workers)
     fetcher = fetcher or Fetcher()

@@ -10,7 +10,6 @@ several processes). Processes are recycled after some jobs, so their memory stay
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import NarratorError, TimeLimitError
-from ..lifeline import watch_parent
+from ..lifeline import NARRATION_MODULES, narration_pool
 from .jobs import Job, JobStore
 
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
@@ -30,7 +29,7 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
     """In a narration process: narrate the job's page into its folder; (title, language,
     duration). Raises NarratorError subclasses (picklable) for what the user can act on."""
     from ..pipeline import NarrateOptions, extract, narrate_article
-    from ..timelimit import Deadline, alarm
+    from ..timelimit import limit
 
     store = _stores.get(data_dir) or _stores.setdefault(data_dir, JobStore(Path(data_dir)))
 
@@ -38,21 +37,18 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
         return TimeLimitError(f"narration took longer than {job_timeout:g} s "
                               "(the server's --job-timeout)")
 
-    # The alarm stops any stage; the check between utterances catches an alarm that fired
-    # inside a native callback, where Python cannot raise.
-    deadline = Deadline(job_timeout, too_long)
-
-    def progress(done: int, total: int) -> None:
-        store.progress(job_id, done, total)
-        deadline.check()
-
     folder = store.folder(job_id)
     page = (folder / "source.html").read_bytes()
     narrate_options = NarrateOptions(engine=options["engine"], voice=options.get("voice"),
                                      language=options.get("language"),
                                      bitrate_kbps=options.get("bitrate_kbps", 64),
                                      workers=synth_workers)
-    with alarm(job_timeout, too_long):
+    with limit(job_timeout, too_long) as deadline:
+
+        def progress(done: int, total: int) -> None:
+            store.progress(job_id, done, total)
+            deadline.check()
+
         # narrate() in two steps, to keep the article's title and language for the player
         article = extract(page, url=url, options=narrate_options)
         narration = narrate_article(article, folder / "audio.mp3", options=narrate_options,
@@ -61,7 +57,8 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
 
 
 def _ready() -> int:
-    importlib.import_module("narrator.pipeline")  # what a narration needs, imported once
+    for module in NARRATION_MODULES:  # already there from a forkserver; imported once by spawn
+        importlib.import_module(module)
     return os.getpid()
 
 
@@ -80,6 +77,7 @@ class ProcessRunner:
         self._local = threading.local()
         self._lock = threading.Lock()
         self._pools: set[ProcessPoolExecutor] = set()
+        self._closed = False
 
     def _executor(self) -> ProcessPoolExecutor:
         pool, used = getattr(self._local, "pool", None), getattr(self._local, "used", 0)
@@ -87,16 +85,10 @@ class ProcessRunner:
             self._drop(pool, wait=False)  # finishes what it holds, then exits
             pool = None
         if pool is None:
-            methods = multiprocessing.get_all_start_methods()
-            if "forkserver" in methods:
-                context = multiprocessing.get_context("forkserver")
-                context.set_forkserver_preload(["narrator.server.runner", "narrator.pipeline",
-                                                "narrator.lifeline"])
-            else:
-                context = multiprocessing.get_context("spawn")
-            pool = ProcessPoolExecutor(1, mp_context=context, initializer=watch_parent,
-                                       initargs=(os.getpid(),))
             with self._lock:
+                if self._closed:  # the server is stopping: the job goes back to the queue
+                    raise NarratorError("the server is stopping")
+                pool = narration_pool(1, modules=("narrator.server.runner",))
                 self._pools.add(pool)
             self._local.pool, used = pool, 0
         self._local.used = used + 1
@@ -127,6 +119,7 @@ class ProcessRunner:
         """Stops the narration processes now: a stopping server does not wait for a narration
         (its job is resumed at the next start)."""
         with self._lock:
+            self._closed = True
             pools, self._pools = list(self._pools), set()
         for pool in pools:
             # The executor has no public way to stop a running call; its processes are in
