@@ -256,10 +256,6 @@ def test_a_worker_process_that_dies_fails_only_its_article_and_workers_recycle(t
     from narrator.batch import BatchOptions, run_batch
     from narrator.batch.executors import LocalExecutor
 
-    class CrashingExecutor(LocalExecutor):
-        def submit(self, job):
-            return self._ensure().submit(crash_on_marker, job)
-
     archive = tmp_path / "archive"
     build_archive(archive, 3)
     page = sorted(archive.rglob("*.html"))[0].read_bytes()
@@ -267,7 +263,7 @@ def test_a_worker_process_that_dies_fails_only_its_article_and_workers_recycle(t
                                          .replace(b"</body>", b"<!-- KILL-THIS-WORKER --></body>"))
     # recycle_after=1: each pool takes 2 jobs, then a fresh pool (new processes) takes over
     report = run_batch(str(archive), tmp_path / "out", BatchOptions(engine="espeak", workers=2),
-                       executor=CrashingExecutor(2, recycle_after=1))
+                       executor=LocalExecutor(2, recycle_after=1, job_function=crash_on_marker))
     assert report.narrated == 3, report.failed
     assert len(report.peak_rss_mb) >= 3  # worker processes were recycled
     (failure,) = report.failed

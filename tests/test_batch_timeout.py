@@ -34,10 +34,6 @@ def test_a_stuck_article_fails_with_the_time_limit_and_the_others_are_narrated(t
     from narrator.batch import BatchOptions, run_batch
     from narrator.batch.executors import LocalExecutor
 
-    class HangingExecutor(LocalExecutor):
-        def submit(self, job):
-            return self._ensure().submit(hang_on_marker, job)
-
     archive = tmp_path / "archive"
     build_archive(archive, 3)
     page = sorted(archive.rglob("*.html"))[0].read_bytes()
@@ -47,7 +43,7 @@ def test_a_stuck_article_fails_with_the_time_limit_and_the_others_are_narrated(t
     started = time.monotonic()
     report = run_batch(str(archive), tmp_path / "out",
                        BatchOptions(engine="espeak", workers=2, article_timeout=3),
-                       executor=HangingExecutor(2))
+                       executor=LocalExecutor(2, job_function=hang_on_marker))
     assert time.monotonic() - started < 60
     assert report.narrated == 3, report.failed
     (failure,) = report.failed

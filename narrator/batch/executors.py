@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
+from typing import Callable
 
 from ..errors import NarratorError
 from ..lifeline import narration_pool
@@ -28,8 +29,10 @@ class LocalExecutor:
 
     kind = "local"
 
-    def __init__(self, workers: int, recycle_after: int = 20):
+    def __init__(self, workers: int, recycle_after: int = 20,
+                 job_function: Callable[[dict], dict] = narrate_job):
         self.workers = workers
+        self.job_function = job_function  # tests give one that crashes or hangs on a page
         self.recycle_after = recycle_after * workers
         self.generation = 0  # one per pool: which pool a job was given to
         self._pool: ProcessPoolExecutor | None = None
@@ -49,7 +52,7 @@ class LocalExecutor:
         return self._pool
 
     def submit(self, job: dict) -> Future:
-        return self._ensure().submit(narrate_job, job)
+        return self._ensure().submit(self.job_function, job)
 
     def reset(self) -> None:
         """After a worker died (BrokenProcessPool): drop the pool, the next submit starts one."""
