@@ -67,7 +67,7 @@ def write_tags(mp3_path: Path, *, title: str, language: str, meta: Metadata, tim
 
 
 def read_chapters(mp3_path: Path) -> list[tuple[float, float, str]]:
-    """(start s, end s, title) in time order: mutagen may store frames in any order."""
+    """(start s, end s, title) in time order (files written by other tools may differ)."""
     tags = MP3(str(mp3_path)).tags
     chapters = [(f.start_time / 1000, f.end_time / 1000, str(f.sub_frames["TIT2"].text[0]))
                 for f in tags.getall("CHAP")]
