@@ -12,8 +12,7 @@ from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from ..engines import Audio
-from ..model import Script, Span, Timeline, Utterance
+from ..model import Audio, Script, Span, Timeline, Utterance
 from .dynamics import Leveller
 from .loudness import ProgrammeMeter
 

@@ -11,18 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UnknownVoice
-
-
-@dataclass(frozen=True)
-class Audio:
-    """Signed 16-bit little-endian mono PCM."""
-
-    pcm: bytes
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.pcm) / 2 / self.sample_rate
+from ..model import Audio
 
 
 @dataclass(frozen=True)

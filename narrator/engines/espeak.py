@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 from ..errors import EngineError
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1

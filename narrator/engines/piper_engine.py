@@ -25,7 +25,8 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import EngineError, NarratorError, UnknownVoice
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 
 class VoiceInstallError(NarratorError):
     """A voice cannot be downloaded or installed."""
