@@ -20,7 +20,8 @@ from .engines import create_engine
 from .engines.auto import AUTO, choose_engine
 from .errors import EngineError, InputError
 from .model import Article, Narration, Script
-from .script import build_script
+from .script import build_script, for_engine
+from .speech.engine_rules import load_engine_rules
 from .synthesize import EngineSpec, synthesize_stream
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
@@ -146,6 +147,8 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
     if reason:
         raise EngineError(f"engine {name!r} is unavailable: {reason}")
     voice = engine.resolve_voice(script.language, voice)
+    # What this engine reads wrongly is fixed in what it is given, not in what is shown.
+    script = for_engine(script, load_engine_rules(getattr(engine, "speech_rules", None)))
     utterances = list(script.utterances())
     texts = [u.speech for u in utterances]
     # The config's second voice for quotes, when it belongs to the engine that reads.

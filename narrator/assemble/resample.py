@@ -19,28 +19,39 @@ import numpy as np
 
 _ZERO_CROSSINGS = 10
 _KAISER_BETA = 5.0
-# Past this many filter-bank entries (odd rate pairs like 22051 -> 22050), leave it to scipy.
-_MAX_BANK = 2_000_000
+_GROUP = 32  # output samples per matrix product
+# OpenBLAS multiplies on one thread below m*n*k = 262144 (its SMP threshold).
+_SINGLE_THREAD_FLOPS = 200_000
+# Odd rate pairs (22051 -> 22050) would need a huge filter bank: those go to scipy.
+_MAX_RATIO_PRODUCT = 1_000_000
 
 
 @lru_cache(maxsize=8)
-def _bank(up: int, down: int) -> tuple[np.ndarray, int, int]:
-    """A (span, up) matrix that turns `span` input samples starting at `down * b - pad` into
-    the `up` output samples of block b; and `pad`, the input samples needed before 0."""
+def _bank(up: int, down: int) -> tuple[int, tuple[tuple[int, int, int, np.ndarray], ...]]:
+    """The polyphase filter as small matrices. Block b of `up` output samples starts at input
+    sample `down * b`; its outputs are cut into groups, and group (lo, hi) is the product of
+    `span` input samples from `down * b + offset` with a (span, hi - lo) matrix. Groups keep
+    each product small (a whole block's matrix would be mostly zeros) and let BLAS read the
+    input in place (a window shorter than `down`). Returns (pad, groups): `pad` input samples
+    of zeros go before the first."""
     half = _ZERO_CROSSINGS * max(up, down)  # half the filter, in samples at `up` times the rate
     cutoff = 1.0 / max(up, down)             # relative to the upsampled Nyquist frequency
     taps = np.arange(-half, half + 1, dtype=np.float64)
     h = cutoff * np.sinc(cutoff * taps) * np.kaiser(2 * half + 1, _KAISER_BETA)
     h *= up / h.sum()                        # unit gain at DC once the zeros are stuffed in
     pad = -(-half // up)                     # input samples that reach back before output 0
-    span = down + 2 * pad + 1
-    bank = np.zeros((span, up), dtype=np.float64)
-    for r in range(up):                      # output r of a block, at upsampled time r * down
-        t = r * down
-        first = -(-(t - half) // up)         # the first input sample within the filter's reach
-        for i in range(first, (t + half) // up + 1):
-            bank[i + pad, r] = h[t - i * up + half]
-    return bank.astype(np.float32), pad, span
+    # Output r of a block sits at upsampled time r * down; inputs i with |r*down - i*up| <= half.
+    reach = [(-(-(r * down - half) // up), (r * down + half) // up) for r in range(up)]
+    groups = []
+    for lo in range(0, up, _GROUP):
+        hi = min(up, lo + _GROUP)
+        first, last = reach[lo][0], reach[hi - 1][1]
+        matrix = np.zeros((last - first + 1, hi - lo), dtype=np.float64)
+        for r in range(lo, hi):
+            for i in range(reach[r][0], reach[r][1] + 1):
+                matrix[i - first, r - lo] = h[r * down - i * up + half]
+        groups.append((lo, hi, first + pad, matrix.astype(np.float32)))
+    return pad, tuple(groups)
 
 
 def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
@@ -50,16 +61,25 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     g = gcd(from_rate, to_rate)
     up, down = to_rate // g, from_rate // g
     n_out = -(-samples.size * up // down)
-    if up * (down + 2 * _ZERO_CROSSINGS * max(up, down) // up + 3) > _MAX_BANK:  # bank's size
-        from scipy.signal import resample_poly  # rare rate pairs only: slow to import
+    if up * down > _MAX_RATIO_PRODUCT:
+        from scipy.signal import resample_poly  # odd rate pairs only: slow to import
         out = resample_poly(samples.astype(np.float32), up, down)
-    else:
-        bank, pad, span = _bank(up, down)
-        blocks = -(-n_out // up)
-        # Zeros before and after, so every block's window lies inside the buffer.
-        x = np.zeros(pad + blocks * down + span, dtype=np.float32)
-        x[pad:pad + samples.size] = samples
+        return np.clip(np.rint(out[:n_out]), -32768, 32767).astype("<i2")
+    pad, groups = _bank(up, down)
+    blocks = -(-n_out // up)
+    longest = max(offset + matrix.shape[0] for _, _, offset, matrix in groups)
+    # Zeros before and after, so that every window lies inside the buffer.
+    x = np.zeros(blocks * down + longest, dtype=np.float32)
+    x[pad:pad + samples.size] = samples
+    out = np.empty((blocks, up), dtype=np.float32)
+    step = x.strides[0]
+    for lo, hi, offset, matrix in groups:
         windows = np.lib.stride_tricks.as_strided(
-            x, shape=(blocks, span), strides=(down * x.strides[0], x.strides[0]), writeable=False)
-        out = (windows @ bank).reshape(-1)
-    return np.clip(np.rint(out[:n_out]), -32768, 32767).astype("<i2")
+            x[offset:], shape=(blocks, matrix.shape[0]), strides=(down * step, step),
+            writeable=False)
+        # Products small enough that OpenBLAS keeps them on this thread: its worker threads
+        # would spin beside synthesis and the encoder and take more than they give.
+        rows = max(1, _SINGLE_THREAD_FLOPS // matrix.size)
+        for b in range(0, blocks, rows):
+            out[b:b + rows, lo:hi] = windows[b:b + rows] @ matrix
+    return np.clip(np.rint(out.reshape(-1)[:n_out]), -32768, 32767).astype("<i2")

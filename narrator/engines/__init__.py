@@ -22,6 +22,7 @@ _BUILTIN = {
     "espeak": "narrator.engines.espeak:EspeakEngine",
     "piper": "narrator.engines.piper_engine:PiperEngine",
     "gtts": "narrator.engines.gtts_engine:GttsEngine",
+    "pico": "narrator.engines.pico:PicoEngine",
 }
 
 

@@ -29,6 +29,10 @@ class Engine(ABC):
     """
 
     name: ClassVar[str]
+    # What this engine reads wrongly (punctuation it names, words it mangles), fixed in the
+    # text before it gets it: a file name in narrator/data/speech/engines/ (without .toml),
+    # or a path to such a file; None when there is nothing to fix (narrator.speech.engine_rules).
+    speech_rules: ClassVar[str | None] = None
 
     def __init__(self, **options):
         self.options = options

@@ -106,6 +106,7 @@ class EspeakEngine(Engine):
     """Options: `rate` (words per minute, espeak default 175), `pitch` (0-100)."""
 
     name = "espeak"
+    speech_rules = "espeak"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:
