@@ -100,25 +100,12 @@ def synthesize(pieces: list[tuple[str, int]], language: str, path: Path) -> floa
 
 
 def espeak_words(text: str, language: str) -> list[str]:
-    """What espeak-ng will say for `text`, as its phoneme words (espeak_TextToPhonemes)."""
-    import ctypes
+    """What espeak-ng will say for `text`, as its phoneme words."""
+    from narrator.engines.espeak import EspeakEngine, phonemes
 
-    from narrator.engines.espeak import EspeakEngine, _Library
-
-    lib = _Library.get().lib
-    lib.espeak_SetVoiceByName(EspeakEngine().default_voice(language).encode())
-    _Library.get()._voice = None  # the engine sets its voice again before it next speaks
-    lib.espeak_TextToPhonemes.restype = ctypes.c_char_p
-    lib.espeak_TextToPhonemes.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int,
-                                          ctypes.c_int]
-    buffer = ctypes.c_char_p(text.encode("utf-8"))
-    cursor, words = ctypes.pointer(buffer), []
-    while cursor.contents.value:
-        said = lib.espeak_TextToPhonemes(cursor, 1, 0)  # 1: UTF-8 text, 0: espeak's mnemonics
-        if said:
-            words += said.decode("utf-8", "replace").replace("_!", " ").replace("_|", " ").split()
+    said = phonemes(text, EspeakEngine().default_voice(language))
     # Stress marks move with the phrase around a word; the sounds are what is compared.
-    return [w.replace("'", "").replace(",", "") for w in words]
+    return [w.replace("'", "").replace(",", "") for w in said.split()]
 
 
 def changed_share(off: list[tuple[str, int]], on: list[tuple[str, int]], language: str) -> float:
