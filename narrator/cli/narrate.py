@@ -26,7 +26,8 @@ def narrate_command(
                                 "PAGE-NAME.mp3 in."),
     engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (see "
                                "`narrator voices`); auto: the language's configured or "
-                               "installed Piper voice, else gTTS if it answers, else espeak."),
+                               "installed Piper voice, else gTTS if it answers, else Pico "
+                               "(fr, en, de, es, it), else espeak-ng."),
     voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine; "
                                         "default: the engine's voice for the language."),
     lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language, overriding the "
