@@ -20,6 +20,8 @@ import numpy as np
 _ZERO_CROSSINGS = 10
 _KAISER_BETA = 5.0
 _GROUP = 32  # output samples per matrix product
+# Double precision: rounding to 16 bits then gives the same samples on any CPU and BLAS kernel
+# (in single precision a sum can land either side of .5 depending on the order of its terms).
 # OpenBLAS multiplies on one thread below m*n*k = 262144 (its SMP threshold).
 _SINGLE_THREAD_FLOPS = 200_000
 # Odd rate pairs (22051 -> 22050) would need a huge filter bank: those go to scipy.
@@ -50,7 +52,7 @@ def _bank(up: int, down: int) -> tuple[int, tuple[tuple[int, int, int, np.ndarra
         for r in range(lo, hi):
             for i in range(reach[r][0], reach[r][1] + 1):
                 matrix[i - first, r - lo] = h[r * down - i * up + half]
-        groups.append((lo, hi, first + pad, matrix.astype(np.float32)))
+        groups.append((lo, hi, first + pad, matrix))
     return pad, tuple(groups)
 
 
@@ -69,9 +71,9 @@ def resample(samples: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     blocks = -(-n_out // up)
     longest = max(offset + matrix.shape[0] for _, _, offset, matrix in groups)
     # Zeros before and after, so that every window lies inside the buffer.
-    x = np.zeros(blocks * down + longest, dtype=np.float32)
+    x = np.zeros(blocks * down + longest, dtype=np.float64)
     x[pad:pad + samples.size] = samples
-    out = np.empty((blocks, up), dtype=np.float32)
+    out = np.empty((blocks, up), dtype=np.float64)
     step = x.strides[0]
     for lo, hi, offset, matrix in groups:
         windows = np.lib.stride_tricks.as_strided(
