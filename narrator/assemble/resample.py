@@ -8,7 +8,9 @@ short article, and Pico (16 kHz) is the default voice.
 Utterances are independent (each is trimmed and levelled on its own), so each is converted
 whole, with zeros beyond its ends, and no state is carried from one to the next. The
 output's sample j sits at input time j * down / up: no delay, and ceil(n * up / down)
-samples, so durations are kept.
+samples, so durations are kept. The sums are in double precision: BLAS kernels add in
+different orders on different CPUs, and in single precision that moves a sum across a
+rounding boundary often enough to change some 16-bit samples.
 """
 from __future__ import annotations
 
@@ -20,8 +22,6 @@ import numpy as np
 _ZERO_CROSSINGS = 10
 _KAISER_BETA = 5.0
 _GROUP = 32  # output samples per matrix product
-# Double precision: rounding to 16 bits then gives the same samples on any CPU and BLAS kernel
-# (in single precision a sum can land either side of .5 depending on the order of its terms).
 # OpenBLAS multiplies on one thread below m*n*k = 262144 (its SMP threshold).
 _SINGLE_THREAD_FLOPS = 200_000
 # Odd rate pairs (22051 -> 22050) would need a huge filter bank: those go to scipy.
