@@ -124,33 +124,6 @@ def test_piper_not_installed_is_said(env, tmp_path):
     assert "piper  (unavailable: not installed (pip install 'narrator[piper]'))" in result.stdout
 
 
-def test_without_py_nanotts_pico_is_skipped_with_its_reason_and_espeak_reads(env, tmp_path):
-    # A `py_nanotts` that fails to import, first on the path: a platform with no wheel (macOS).
-    fake = tmp_path / "fake" / "py_nanotts"
-    fake.mkdir(parents=True)
-    (fake / "__init__.py").write_text("raise ImportError('NanoTTS native extension failed to load')\n")
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(fake.parent), env.get("PYTHONPATH")]))
-    listing = _narrator("voices", "--lang", "fr", env=env)
-    assert listing.returncode == 0, listing.stderr
-    pico = next(line for line in listing.stdout.splitlines() if line.startswith("pico  "))
-    assert pico.startswith("pico  (unavailable: not installed (")
-    assert "auto for 'fr': espeak voice (default) -- espeak-ng, offline fallback (" in listing.stdout
-    assert "pico: not installed (" in listing.stdout
-
-    seed = Path(__file__).resolve().parent.parent / "samples" / "mel-resilience.html"
-    done = _narrator("narrate", str(seed), "-o", str(tmp_path / "mel.mp3"), env=env)
-    assert done.returncode == 0, done.stderr
-    assert "engine auto: espeak voice fr (espeak-ng, offline fallback (" in done.stdout
-    assert "pico: not installed (" in done.stdout
-    assert (tmp_path / "mel.mp3").stat().st_size > 100_000
-
-    refused = _narrator("narrate", str(seed), "-o", str(tmp_path / "p.mp3"), "--engine", "pico",
-                        env=env)
-    assert refused.returncode != 0
-    assert refused.stderr.startswith("narrator: error: engine 'pico' is unavailable: not installed")
-    assert "Traceback" not in refused.stderr and not (tmp_path / "p.mp3").exists()
-
-
 def test_broken_download_leaves_nothing(env, tmp_path, voice_host):
     url, handler = voice_host
     handler.truncate = True
