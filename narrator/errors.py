@@ -1,6 +1,17 @@
 """Errors a user can act on. The CLI prints their message on one line and exits non-zero;
 anything else escaping a stage is a bug."""
 
+import re
+
+# C0 and C1 controls, line and paragraph separators, bidirectional overrides and isolates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with its control characters escaped ("\\x1b", "\\n"): a message that quotes
+    input (a URL, a WARC record) stays on one line and cannot drive the terminal."""
+    return _UNPRINTABLE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
 
 class NarratorError(Exception):
     """Base class: the message is written for the person running narrator."""
