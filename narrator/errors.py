@@ -1,6 +1,7 @@
 """Errors a user can act on. The CLI prints their message on one line and exits non-zero;
 anything else escaping a stage is a bug."""
 
+import errno
 import re
 
 # C0 and C1 controls, line and paragraph separators, bidirectional overrides and isolates.
@@ -53,3 +54,17 @@ class TimeLimitError(NarratorError):
     """A piece of work ran past the time it was given (an article in a batch, a server job)."""
 
     exit_code = 5
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether a failure comes from a full disk (ENOSPC, EDQUOT, SQLite's "database or disk
+    is full"), however it was wrapped: a condition to report in one line and retry, no bug."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if type(exc).__name__ == "OperationalError" and "disk is full" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False

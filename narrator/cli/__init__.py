@@ -3,12 +3,13 @@ this module only assembles them and turns NarratorError into one line on stderr.
 from __future__ import annotations
 
 import os
+import sqlite3
 import sys
 from importlib import import_module
 
 import typer
 
-from ..errors import NarratorError, printable
+from ..errors import NarratorError, disk_full, printable
 from ..timelimit import enable_hard_stop
 
 app = typer.Typer(
@@ -53,6 +54,12 @@ def main() -> None:
     except NarratorError as exc:
         sys.stderr.write(f"narrator: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_code)
+    except (OSError, sqlite3.OperationalError) as exc:  # a full disk is no bug: one line
+        if not disk_full(exc):
+            raise
+        sys.stderr.write("narrator: error: no space left on the device (or over quota): free "
+                         "some space, then run the command again\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("narrator: interrupted\n")
         sys.exit(130)
