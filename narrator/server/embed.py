@@ -69,6 +69,13 @@ def embed_page(id: str, *, title: str, language: str, static_prefix: str = "/sta
 """
 
 
+def failed_page(reason: str) -> str:
+    """The embed page of a narration that failed: says so, and why, once (no refresh)."""
+    return ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>narrator</title>"
+            "<p>This narration failed: " + html.escape(reason or "no reason given") + "</p>"
+            "</html>\n")
+
+
 def snippet(*, audio_src: str, chapters: dict, transcript: str, title: str, language: str | None,
             key: str) -> str:
     """A block to paste into an article page: it needs nothing but the audio it points to."""
