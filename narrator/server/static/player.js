@@ -10,6 +10,7 @@
   var SPEEDS = [0.75, 1, 1.25, 1.5, 1.75, 2];
   var ID = /^[0-9a-f]{32}$/;
   var SCRIPT = document.currentScript && document.currentScript.src;
+  var uid = 0;
 
   function el(tag, cls, attrs, text) {
     var e = document.createElement(tag);
@@ -86,10 +87,14 @@
     var audio = el("audio", "", { preload: "metadata", src: m.src.audio });
     var posKey = "narrator:pos:" + m.src.key;
     var box = el("section", "nr", { "aria-label": T.player + " : " + m.title, lang: m.lang });
-    var listen = el("button", "nr-listen", { type: "button", "aria-expanded": "false" });
+    // A toggle button: its name says what it is, aria-pressed whether it is playing (a
+    // changing name would contradict the state); the length is its description.
+    var durId = "nr-dur-" + (++uid);
+    var listen = el("button", "nr-listen", { type: "button", "aria-expanded": "false",
+      "aria-pressed": "false", "aria-label": T.listen, "aria-describedby": durId });
     listen.appendChild(el("span", "nr-icon", { "aria-hidden": "true" }, "\u25b6"));
     listen.appendChild(el("span", "nr-label", null, T.listen));
-    var dur = el("span", "nr-dur", null, m.duration ? " \u00b7 " + Math.max(1, Math.round(m.duration / 60)) + " " + T.minutes : "");
+    var dur = el("span", "nr-dur", { id: durId }, m.duration ? " \u00b7 " + Math.max(1, Math.round(m.duration / 60)) + " " + T.minutes : "");
     listen.appendChild(dur);
     var panel = el("div", "nr-panel", { hidden: "" });
     var bar = el("div", "nr-controls");
@@ -147,7 +152,9 @@
     root.appendChild(box);
 
     var total = m.duration || 0, current = -1, chapter = -1, saved = 0;
-    function length() { return isFinite(audio.duration) && audio.duration > 0 ? audio.duration : total; }
+    // The narration's own length (its timeline, from chapters.json) when known: a browser's
+    // figure for an MP3 can count the encoder's padding, and End would seek past the end.
+    function length() { return total > 0 ? total : isFinite(audio.duration) && audio.duration > 0 ? audio.duration : 0; }
     function rove(j) { cueEls.forEach(function (c, k) { c.setAttribute("tabindex", k === j ? "0" : "-1"); }); }
     function find(list, t) {
       var lo = 0, hi = list.length - 1, r = -1;
@@ -204,13 +211,16 @@
       play.textContent = playing ? "\u275a\u275a" : "\u25b6";
       play.setAttribute("aria-label", playing ? T.pause : T.play);
       listen.firstChild.textContent = playing ? "\u275a\u275a" : "\u25b6";
+      listen.setAttribute("aria-pressed", playing ? "true" : "false");
       box.classList.toggle("nr-playing", playing);
       if ("mediaSession" in navigator) navigator.mediaSession.playbackState = playing ? "playing" : "paused";
     }
     function open() {
       panel.hidden = false;
       listen.setAttribute("aria-expanded", "true");
+      resize();
     }
+    var resize = framed(box, [panel, listen]);
 
     listen.addEventListener("click", function () {
       var first = panel.hidden;
@@ -265,6 +275,31 @@
     }
     root.narrator = { audio: audio, seek: seek, toggle: toggle };
     update();
+  }
+
+  // In the embed page (an iframe): fit the frame's height, scrolling chapters and transcript
+  // inside it when the player is taller, and tell the parent page the height the player
+  // wants ({type: "narrator:resize", height}), so a page that listens can resize the frame.
+  function framed(box, parts) {
+    if (!document.body.classList.contains("nr-embed")) return function () {};
+    var told = -1;
+    function measure() {
+      box.classList.remove("nr-fit");
+      var natural = Math.ceil(box.getBoundingClientRect().height);
+      if (natural > window.innerHeight) box.classList.add("nr-fit");
+      if (natural !== told && window.parent !== window) {
+        told = natural;
+        window.parent.postMessage({ type: "narrator:resize", height: natural }, "*");
+      }
+    }
+    if (window.ResizeObserver) {
+      var watch = new ResizeObserver(measure);
+      watch.observe(box);
+      parts.forEach(function (p) { watch.observe(p); });
+    }
+    window.addEventListener("resize", measure);
+    measure();
+    return measure;
   }
 
   function init() {
