@@ -24,7 +24,8 @@ _TLAN = {"fre": "fr", "fra": "fr", "eng": "en", "ger": "de", "deu": "de", "spa":
 
 
 def _server_config() -> dict:
-    """The optional [server] table of the config file: fetch_allow, cors_origins, workers."""
+    """The optional [server] table of the config file: fetch_allow, cors_origins, workers,
+    public_url, [server.pages] (limits of /v1/pages) and [[server.sites]]."""
     from ..config import user_config_path
 
     path = user_config_path()
@@ -58,6 +59,13 @@ def serve_command(
                                       "(0: no limit)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No access log and no line per "
                                "job (warnings and errors still print)."),
+    site: list[str] = typer.Option([], "--site", metavar="ORIGIN", help="A site whose pages "
+                                   "readers' players may have narrated (GET /v1/pages), e.g. "
+                                   "https://www.example.org; repeatable. More settings: "
+                                   "[[server.sites]] in the config file."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="This server's public "
+                                             "address, for the links in site feeds (default: "
+                                             "the address each request came to)."),
 ) -> None:
     """Run the narration service: HTTP API, job queue, audio and the web player."""
     import uvicorn
@@ -65,6 +73,8 @@ def serve_command(
     from ..engines import engine_class
     from ..server import create_app
     from ..server.fetch import Fetcher, parse_networks
+    from ..server.pages import PageLimits
+    from ..server.sites import Sites
 
     token = os.environ.get(TOKEN_ENV) or None
     if token is None and not no_auth:
@@ -77,13 +87,21 @@ def serve_command(
     config = _server_config()
     nets = parse_networks([*config.get("fetch_allow", []), *allow_net])
     origins = [*config.get("cors_origins", []), *cor_list(cors_origin)]
+    sites = Sites.load(site, config.get("sites", []), where="[[server.sites]]")
+    _check_sites(sites, engine)
+    pages_table = config.get("pages", {})
+    if not isinstance(pages_table, dict):
+        raise InputError("[server.pages] must be a table")
+    public_url = public_url or config.get("public_url")
     _setup_logging(quiet)
     sock = listen(host, port)  # a port in use is one error line, before anything starts
     jobs_at_once = workers or int(config.get("workers", 1))
     try:
         app = create_app(data, token, engine, workers=jobs_at_once,
                          fetcher=Fetcher(allow_networks=nets), cors_origins=origins,
-                         job_timeout=job_timeout or None, access_log=not quiet)
+                         job_timeout=job_timeout or None, access_log=not quiet,
+                         sites=sites, page_limits=PageLimits.from_table(pages_table),
+                         public_url=public_url)
     except BaseException:
         sock.close()
         raise
@@ -91,11 +109,28 @@ def serve_command(
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     sys.stderr.write(f"narrator: listening on http://{shown}:{bound_port}, data "
                      f"{data.resolve()}, engine {engine}, {jobs_at_once} worker"
-                     f"{'s' if jobs_at_once != 1 else ''}\n")
+                     f"{'s' if jobs_at_once != 1 else ''}"
+                     + (f", sites {' '.join(s.origin for s in sites)}" if sites else "") + "\n")
     sys.stderr.flush()
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
                                            proxy_headers=False, server_header=False))
     server.run(sockets=[sock])
+
+
+def _check_sites(sites, engine: str) -> None:
+    """Each site's engine and voice, now rather than in its first narration."""
+    from ..engines import engine_class
+    from ..errors import EngineError
+    from ..server.voicecheck import check_voice
+
+    for site in sites:
+        name = site.engine or engine
+        engine_class(name)
+        if site.voice:
+            try:
+                check_voice(name, site.voice, None)
+            except EngineError as exc:
+                raise InputError(f"site {site.origin}: {exc}") from None
 
 
 def _setup_logging(quiet: bool) -> None:

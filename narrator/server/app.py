@@ -8,6 +8,7 @@
                                      | meta.json  (Range, ETag, Cache-Control; open CORS)
     GET  /embed/{id}                 the player page (strict CSP), iframe-able
     GET  /static/player.js|css       the widget for a publisher's own page
+    /v1/pages, /v1/hooks/webflow, /sites/{host}/...   registered sites (pages_api.py)
 """
 from __future__ import annotations
 
@@ -34,6 +35,10 @@ from .fetch import Fetcher
 from .files import confined, file_response
 from .jobs import (SIDE_FILES, STATUSES, Job, JobStore, WorkerPool, lock_data_folder,
                    valid_id)
+from .pages import PageLimits, PageService
+from .pages_api import add_page_routes
+from .pagestore import PageStore
+from .sites import SiteFetcher, Sites
 from .voicecheck import check_voice
 
 log = logging.getLogger("narrator.server")
@@ -63,14 +68,17 @@ class CORS:
     """Same origin for the API unless origins are configured; audio, sidecars, the widget open.
     Also adds the headers every response carries."""
 
-    def __init__(self, app, api_origins: Iterable[str]):
+    def __init__(self, app, api_origins: Iterable[str], page_origins: Iterable[str] = ()):
         self.app = app
         self.api_origins = set(api_origins)
+        self.page_origins = set(page_origins)  # registered sites: their pages ask /v1/pages
 
     def _policy(self, path: str, origin: str) -> str | None:
         parts = path.strip("/").split("/")
         if parts[0] == "static" or (parts[:2] == ["v1", "narrations"] and len(parts) == 4):
             return "*"
+        if parts == ["v1", "pages"] and origin in self.page_origins:
+            return origin
         if parts[0] == "v1" and ("*" in self.api_origins or origin in self.api_origins):
             return origin
         return None
@@ -115,7 +123,9 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                fetcher: Fetcher | None = None, runner: Callable | None = None,
                cors_origins: Iterable[str] = (), frame_ancestors: str = "*",
                start_workers: bool = True, job_timeout: float | None = 900.0,
-               access_log: bool = False) -> FastAPI:
+               access_log: bool = False, sites: Sites | None = None,
+               page_limits: PageLimits = PageLimits(),
+               public_url: str | None = None) -> FastAPI:
     """`token` None means no authentication (only with `--no-auth`). `access_log`: one line
     per request on the `narrator.access` logger."""
     data_dir = Path(data_dir)
@@ -127,6 +137,9 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     pool = WorkerPool(store, runner or pipeline_runner(synth_workers, job_timeout),
                       workers=workers)
     fetcher = fetcher or Fetcher()
+    sites = sites or Sites()
+    pages = PageService(store, pool, PageStore(data_dir), sites,
+                        SiteFetcher.around(fetcher, sites), engine, page_limits)
     js, css = embed.player_js().encode(), embed.player_css().encode()
     static = {"player.js": (js, "text/javascript; charset=utf-8"),
               "player.css": (css, "text/css; charset=utf-8")}
@@ -138,6 +151,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         if start_workers:
             pool.start()
         yield
+        pages.close()
         pool.stop()
         if lock is not None:
             lock.close()
@@ -145,6 +159,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     app = FastAPI(title="narrator", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.store, app.state.pool, app.state.fetcher = store, pool, fetcher
+    app.state.pages = pages
 
     def authorize(request: Request) -> None:
         if token is None:
@@ -171,6 +186,8 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                 "utterances": {"done": job.done, "total": job.total}, "error": job.error,
                 "title": job.title, "language": job.language, "duration": job.duration,
                 "attempts": job.attempts, "url": job.url,
+                "cache": ({"hits": job.cache_hits, "misses": job.cache_misses}
+                          if job.cache_hits is not None else None),
                 "links": links(job.id) if job.status == "done" else {"self": links(job.id)["self"]}}
 
     async def read_body(request: Request) -> dict:
@@ -343,11 +360,14 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
             headers["Content-Encoding"] = "gzip"
         return Response(body, media_type=media_type, headers=headers)
 
+    add_page_routes(app, pages, authorize=authorize, read_body=read_body,
+                    public_url=public_url)
+
     @app.get("/healthz")
     async def health():
         return {"ok": True}
 
-    outer = CORS(app, cors_origins)
+    outer = CORS(app, cors_origins, [site.origin for site in sites])
     return _Outer(AccessLog(outer) if access_log else outer, app)
 
 

@@ -24,6 +24,7 @@ from ..errors import NarratorError, TimeLimitError
 from ..lifeline import NARRATION_MODULES, narration_pool
 from .jobs import SIDE_FILES, Job, JobStore
 
+ARTICLE_META = "article.json"  # in a job's folder, not served: read by the site feeds
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
 
 
@@ -56,6 +57,23 @@ def _reuse(store: JobStore, job_id: str, spoken: str) -> tuple | None:
             {"spoken": spoken, "cache": {"hits": 0, "misses": 0}, "reused": earlier.id})
 
 
+def _write_meta(folder: Path, article) -> None:
+    """What feeds show of the article beside its audio (date, description, image)."""
+    meta = article.meta
+    data = {"published": meta.published, "description": meta.description,
+            "image_url": meta.image_url, "canonical_url": meta.canonical_url}
+    tmp = folder / f".{ARTICLE_META}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / ARTICLE_META)
+
+
+def article_meta(folder: Path) -> dict:
+    try:
+        return json.loads((folder / ARTICLE_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
 def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
                 job_timeout: float | None, synth_workers: int | None) -> tuple:
     """In a narration process: narrate the job's page into its folder; (title, language,
@@ -85,6 +103,7 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
 
         # narrate() in two steps, to keep the article's title and language for the player
         article = extract(page, url=url, options=narrate_options)
+        _write_meta(folder, article)
         spoken = spoken_hash(script_for(article, narrate_options), options)
         reused = _reuse(store, job_id, spoken)
         if reused is not None:

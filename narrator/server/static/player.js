@@ -1,6 +1,8 @@
 /* narrator player: the "Listen to this article" widget. Plain JS, no dependencies.
    <div data-narrator="ID">            served by `narrator serve` (this script's origin)
    <div data-narrator="path/OUT.mp3">  OUT.chapters.json and OUT.transcript.vtt beside it
+   <div data-narrator-auto>            this page (its canonical URL), on a site registered with
+                                       the server: appears once the page is narrated
    Optional: data-lang, data-title, data-key (position memory), data-chapters, data-transcript,
    and a child JSON script element {chapters, transcript, title, language} (the embed snippet).
    Article text only ever reaches the page through textContent and attributes. */
@@ -302,15 +304,67 @@
     return measure;
   }
 
+  function mount(root) {
+    load(root).then(function (m) { build(root, m); }).catch(function (e) {
+      root.dataset.narratorReady = "error";
+      if (window.console) console.error("narrator player:", e);
+    });
+  }
+
+  // Auto mode: ask the server for this page's narration; nothing shows until it exists (a
+  // site may show a discreet "in preparation" line). The status, and why there is no player,
+  // are in data-narrator-status / data-narrator-reason.
+  function auto(root) {
+    var canonical = document.querySelector('link[rel~="canonical"][href]');
+    var page = canonical ? canonical.href : location.origin + location.pathname;
+    var api = new URL("/v1/pages", SCRIPT || location.href);
+    api.searchParams.set("url", page);
+    var lang = (root.closest("[lang]") && root.closest("[lang]").lang || "en").toLowerCase();
+    var T = STRINGS[lang.split("-")[0]] || STRINGS.en;
+    var delay = 0, since = Date.now(), notice = null;
+    function status(s, reason) {
+      root.dataset.narratorStatus = s;
+      if (reason) root.dataset.narratorReason = reason;
+    }
+    function later(seconds) {  // backoff: 2 s, then x1.6 up to a minute; give up after 30 min
+      if (Date.now() - since > 1800000) return status("gave-up");
+      delay = Math.min(60000, Math.max(1000 * (seconds || 0), delay ? delay * 1.6 : 2000));
+      setTimeout(ask, delay);
+    }
+    function ask() {
+      fetch(api.href, { credentials: "omit", cache: "no-store" }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          if (b.status === "ready" && ID.test(b.narration || "")) {
+            if (notice) notice.remove();
+            root.dataset.narrator = b.narration;
+            root.dataset.key = "page:" + b.url;  // the position survives a new version
+            if (b.title) root.dataset.title = b.title;
+            if (b.language) root.dataset.lang = b.language;
+            status("ready");
+            return mount(root);
+          }
+          if (b.status === "preparing" || r.status === 429 || r.status === 503) {
+            status(b.status || "waiting");
+            if (b.preparing && !notice) {
+              notice = el("p", "nr-preparing", { role: "status" }, T.preparing);
+              root.appendChild(notice);
+            }
+            return later(b.retry_after);
+          }
+          status(b.status || "error", b.reason || b.error);  // no article, or refused: hidden
+        });
+      }).catch(function () { later(0); });
+    }
+    ask();
+  }
+
   function init() {
-    var nodes = document.querySelectorAll("[data-narrator]");
+    var nodes = document.querySelectorAll("[data-narrator], [data-narrator-auto]");
     Array.prototype.forEach.call(nodes, function (root) {
       if (root.dataset.narratorReady) return;
       root.dataset.narratorReady = "1";
-      load(root).then(function (m) { build(root, m); }).catch(function (e) {
-        root.dataset.narratorReady = "error";
-        if (window.console) console.error("narrator player:", e);
-      });
+      if (root.hasAttribute("data-narrator-auto") && !root.dataset.narrator) auto(root);
+      else mount(root);
     });
   }
   window.NarratorPlayer = { init: init };  // for pages that add widgets after loading
