@@ -274,3 +274,32 @@ def test_the_site_feed_lists_the_narrated_pages(env):
     assert art.status_code == 200 and art.content.startswith(b"\x89PNG")
     assert parsed.feed.image.href == f"{env['srv'].url}/sites/{host}/artwork.png"
     assert c.get("/sites/elsewhere.example/feed.xml").status_code == 404
+
+
+def test_serve_site_flag_registers_an_origin_and_refuses_a_bad_one(tmp_path):
+    import subprocess
+    import sys
+
+    from server_support import ROOT
+    site = PublisherSite({})
+    srv = ServeProcess(tmp_path / "data", "--site", site.origin + "/", "--allow-net",
+                       "127.0.0.1/32")
+    site.pages.update(site_pages(srv.url, site.origin))
+    try:
+        srv.wait_ready()
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            r = c.get("/v1/pages", params={"url": site.origin + "/articles/one"})
+            assert r.status_code == 202, r.text
+            r = c.get("/v1/pages", params={"url": "http://127.0.0.1:1/articles/one"})
+            assert r.status_code == 403
+        srv.log.flush()
+        assert f"sites {site.origin}" in open(srv.log.name).read()
+    finally:
+        srv.stop()
+        site.close()
+    for bad in ("ftp://example.org", "https://example.org/path", "example.org"):
+        r = subprocess.run([sys.executable, "-m", "narrator", "serve", "--no-auth", "--data",
+                            str(tmp_path / "d2"), "--port", "0", "--site", bad],
+                           capture_output=True, text=True, timeout=60, cwd=ROOT)
+        assert r.returncode != 0 and r.stderr.startswith("narrator: error: a site is an origin")
+        assert len(r.stderr.splitlines()) == 1

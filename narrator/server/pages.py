@@ -34,7 +34,7 @@ class PageLimits:
     client_new_pages: int = 30  # unknown pages one client may bring per hour
     max_pending: int = 100  # pages being fetched or narrated at once
     fetch_workers: int = 4
-    first_retry_s: float = 2.0  # what a waiting widget is told to wait first
+    first_retry_s: float = 1.0  # what a waiting widget is told to wait first
 
     @classmethod
     def from_table(cls, table: dict) -> "PageLimits":
@@ -77,7 +77,9 @@ class PageService:
         if page is None:
             return self._unknown(site, url, key)
         page = self._resolve(page)
-        if self.pages.claim_check(url, stale_before=time.time() - site.fresh_s):
+        stale_before = time.time() - site.fresh_s
+        if (not page.pending and (page.checked or 0) < stale_before
+                and self.pages.claim_check(url, stale_before=stale_before)):
             self._fetch(site, page.url, page.etag, page.last_modified, by_reader=True)
             page = self.pages.get(url)
         return self.view(page, site)
@@ -112,12 +114,23 @@ class PageService:
             return 200, body, {"Cache-Control": "no-cache"}
         if page.pending or page.checking:
             pending = self.jobs.get(page.pending) if page.pending else None
-            retry = self.limits.first_retry_s
+            retry = self._retry_after(pending)
             body.update(status="preparing", preparing=site.preparing, retry_after=retry,
                         progress=pending.progress if pending else 0.0)
-            return 202, body, {"Retry-After": f"{retry:g}", "Cache-Control": "no-store"}
+            return 202, body, {"Retry-After": str(max(1, round(retry))),
+                               "Cache-Control": "no-store"}
         body.update(status="unavailable", reason=page.error or "not narrated")
         return 200, body, {"Cache-Control": "no-cache"}
+
+    def _retry_after(self, job) -> float:
+        """When to ask again: from the narration's progress so far when it is running (a
+        waiting player then shows the audio soon after it is ready), else a first guess."""
+        first = self.limits.first_retry_s
+        if job is None or job.status != "running" or not job.started or job.progress < 0.05:
+            return first if job is None or job.status != "queued" else 2 * first
+        elapsed = time.time() - job.started
+        remaining = elapsed * (1 - job.progress) / job.progress
+        return round(min(15.0, max(0.5, remaining + 0.2)), 1)
 
     # ------------------------------------------------------------------ publishers
 

@@ -326,10 +326,14 @@
       root.dataset.narratorStatus = s;
       if (reason) root.dataset.narratorReason = reason;
     }
-    function later(seconds) {  // backoff: 2 s, then x1.6 up to a minute; give up after 30 min
-      if (Date.now() - since > 1800000) return status("gave-up");
-      delay = Math.min(60000, Math.max(1000 * (seconds || 0), delay ? delay * 1.6 : 2000));
-      setTimeout(ask, delay);
+    // When to ask again: the server's estimate (from the narration's progress), never under
+    // half a second nor under a twentieth of the wait so far; without one (a network error),
+    // 2 s growing x1.6 up to a minute. After 30 minutes the widget gives up.
+    function later(seconds) {
+      var waited = Date.now() - since;
+      if (waited > 1800000) return status("gave-up");
+      delay = seconds ? 1000 * seconds : Math.min(60000, delay ? delay * 1.6 : 2000);
+      setTimeout(ask, Math.min(60000, Math.max(500, waited / 20, delay)));
     }
     function ask() {
       fetch(api.href, { credentials: "omit", cache: "no-store" }).then(function (r) {
@@ -351,6 +355,7 @@
             }
             return later(b.retry_after);
           }
+          if (notice) notice.remove();
           status(b.status || "error", b.reason || b.error);  // no article, or refused: hidden
         });
       }).catch(function () { later(0); });
