@@ -179,6 +179,17 @@ def test_new_markup_with_the_same_text_is_not_narrated_again(env):
     job = c.get(f"/v1/narrations/{body['narration']}").json()
     assert job["cache"] == {"hits": 0, "misses": 0}  # nothing synthesized, nothing encoded
     assert c.get(f"/v1/narrations/{body['narration']}/audio.mp3").content == audio
+    # A third version: the first is deleted, the second (the one before) stays playable.
+    second = body["narration"]
+    site.edit("/articles/one", article(env["srv"].url, site.origin, "one",
+                                       extra="<aside><p>Most read: the market.</p></aside>"))
+    time.sleep(FRESH_S + 0.3)
+    ask(env, "/articles/one")
+    third = until(env, "/articles/one", lambda b: b["narration"] not in (old, second)
+                  and not b["updating"])["narration"]
+    assert c.get(f"/v1/narrations/{old}").status_code == 404
+    assert c.get(f"/v1/narrations/{second}/audio.mp3").content == audio
+    assert c.get(f"/v1/narrations/{third}/audio.mp3").content == audio
 
 
 def test_a_page_without_an_article_says_why(env):

@@ -140,11 +140,18 @@ class PageStore:
     def promote(self, url: str, job: str) -> str | None:
         """`job` (the finished pending one) is served from now on. Returns the version that
         leaves the `previous` slot (to delete), if any."""
-        with self._lock:
-            row = self._db.execute("UPDATE pages SET previous=job, job=pending, pending=NULL,"
-                                   " error=NULL WHERE url=? AND pending=? RETURNING previous",
-                                   (url, job)).fetchone()
-        return None if row is None else row[0]
+        with self._lock:  # RETURNING gives the new values: read the old one first
+            self._db.execute("BEGIN IMMEDIATE")
+            try:
+                row = self._db.execute("SELECT previous FROM pages WHERE url=? AND pending=?",
+                                       (url, job)).fetchone()
+                if row is None:
+                    return None
+                self._db.execute("UPDATE pages SET previous=job, job=pending, pending=NULL,"
+                                 " error=NULL WHERE url=?", (url,))
+                return row[0]
+            finally:
+                self._db.execute("COMMIT")
 
     def pending_failed(self, url: str, job: str, error: str) -> None:
         self._run("UPDATE pages SET pending=NULL, error=? WHERE url=? AND pending=?",
