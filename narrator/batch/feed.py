@@ -13,10 +13,7 @@ from urllib.parse import quote
 from ..artwork import generated_title, title_artwork
 from ..feed import Channel, Episode, describe_channel, pub_date, render, site_of
 from .catalog import Catalog, Row
-from .layout import AUDIO_DIR, atomic_write
-
-FEED_NAME = "feed.xml"
-ARTWORK_NAMES = ("artwork.jpg", "artwork.png")
+from .layout import ARTWORK_NAMES, AUDIO_DIR, FEED_NAME, atomic_write
 
 
 def write_feed(catalog: Catalog, outdir: Path, *, base_url: str | None = None,
