@@ -48,6 +48,8 @@ def test_start_up_line_job_lines_and_access_log(tmp_path):
             assert failed["status"] == "failed"
             c.get(f"/v1/narrations/{good}/audio.mp3", headers={"Range": "bytes=0-99"})
         assert _wait_for(lambda: f"job {bad} failed" in _log(srv))
+        # an access line is written once its response is sent: the client may see it first
+        assert _wait_for(lambda: '/audio.mp3 HTTP/1.1" 206' in _log(srv))
         log = _log(srv)
     finally:
         srv.stop()
