@@ -178,12 +178,14 @@ class Guard:
         return Target(scheme, host, port, path, str(addresses[0]))
 
     def get(self, url: str, *, headers: dict, timeout_s: float, max_bytes: int,
-            max_redirects: int = 5) -> Response:
-        """GET `url`, following redirects (each hop checked), within `timeout_s` seconds in
-        all. A 2xx body over `max_bytes` is refused."""
+            max_redirects: int = 5, check: Callable[[str], Target] | None = None) -> Response:
+        """GET `url`, following redirects (each hop checked by `check`, default `self.check`;
+        a caller may narrow it), within `timeout_s` seconds in all. A 2xx body over
+        `max_bytes` is refused."""
         deadline = time.monotonic() + timeout_s
+        check = check or self.check
         for _hop in range(max_redirects + 1):
-            target = self.check(url)
+            target = check(url)
             status, answer, body = self._request(target, headers, deadline, max_bytes,
                                                  timeout_s)
             if status in REDIRECTS:
@@ -214,8 +216,8 @@ class Guard:
         try:
             conn.putrequest("GET", target.path, skip_host=True, skip_accept_encoding=True)
             conn.putheader("Host", target.host_header)
-            for name, value in headers.items():
-                conn.putheader(name, value)
+            for name, value in headers.items():  # (validators come from answers: no CR/LF)
+                conn.putheader(name, str(value).replace("\r", "").replace("\n", ""))
             conn.endheaders()
             resp = conn.getresponse()
             answer = {k.lower(): v for k, v in resp.getheaders()}
