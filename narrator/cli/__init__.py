@@ -2,12 +2,15 @@
 this module only assembles them and turns NarratorError into one line on stderr."""
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 from importlib import import_module
 
 import typer
 
-from ..errors import NarratorError
+from ..errors import NarratorError, disk_full, printable
+from ..timelimit import enable_hard_stop
 
 app = typer.Typer(
     name="narrator",
@@ -32,16 +35,31 @@ for _name in COMMAND_MODULES:
 
 
 def fail(message: str, code: int = 1) -> "typer.Exit":
-    sys.stderr.write(f"narrator: error: {message}\n")
+    sys.stderr.write(f"narrator: error: {printable(message)}\n")
     return typer.Exit(code)
 
 
+def _overrun(exc: BaseException) -> None:
+    """A time limit that C code kept its alarm from enforcing (see narrator.timelimit): the
+    same one line, then the process ends (no output file exists during extraction)."""
+    sys.stderr.write(f"narrator: error: {printable(str(exc))}\n")
+    sys.stderr.flush()
+    os._exit(getattr(exc, "exit_code", 1))
+
+
 def main() -> None:
+    enable_hard_stop(_overrun)
     try:
         app()
     except NarratorError as exc:
-        sys.stderr.write(f"narrator: error: {exc}\n")
+        sys.stderr.write(f"narrator: error: {printable(str(exc))}\n")
         sys.exit(exc.exit_code)
+    except (OSError, sqlite3.OperationalError) as exc:  # a full disk is no bug: one line
+        if not disk_full(exc):
+            raise
+        sys.stderr.write("narrator: error: no space left on the device (or over quota): free "
+                         "some space, then run the command again\n")
+        sys.exit(1)
     except KeyboardInterrupt:
         sys.stderr.write("narrator: interrupted\n")
         sys.exit(130)
