@@ -144,3 +144,18 @@ def test_the_pipeline_gives_pico_the_fitted_text_and_shows_the_written_one(tmp_p
     cues = (tmp_path / "t.transcript.vtt").read_text(encoding="utf-8")
     assert "Notre newsletter du lundi" in cues
     assert "Les paramètres [...] que nous détenons" in cues
+
+
+@pytest.mark.parametrize("name", ["pico", "espeak"])
+def test_hostile_text_is_fitted_in_linear_time(name):
+    # Rules that start with \s* would try a whole run of spaces at every position: quadratic
+    # (20,000 spaces took 21 s, "/ " x 100,000 took 91 s). Generous bound: 3 s for all.
+    import time
+
+    rules = load_engine_rules(name)
+    started = time.perf_counter()
+    for text in (" \u00a0" * 100_000, "/ " * 100_000, "< " * 100_000, " · " * 100_000,
+                 "[ " * 100_000, "* " * 100_000, ",a" * 100_000, "|" * 200_000,
+                 "[...] " * 50_000, "newsletter " * 50_000):
+        rules.apply(text, "fr")
+    assert time.perf_counter() - started < 3

@@ -16,7 +16,8 @@ narrator/data/speech/engines/, or a path for an engine from another package:
     newsletter = "niouzlèteur"
 
 Only what the engine is given changes, never the text a reader sees (transcript, chapters).
-The replacements run first, then the words, then spaces are collapsed.
+The replacements run first, in order, then the words; runs of spaces are collapsed before,
+between and after them.
 """
 from __future__ import annotations
 
@@ -47,16 +48,21 @@ class EngineRules:
     def apply(self, text: str, language: str) -> str:
         """`text` as this engine should be given it in `language`."""
         lang = primary_language(language)
+        text = _SPACES.sub(" ", text)
         for pattern, replacement, languages in self.replacements:
             if not languages or lang in languages:
-                text = pattern.sub(replacement, text)
+                # One space at most between rules: a rule starting with \s* then tries one
+                # space, not a whole run, at each position (linear, not quadratic, in the
+                # length of a hostile text of spaces and symbols).
+                text = _SPACES.sub(" ", pattern.sub(replacement, text))
         if lang in self.words:
             pattern, table = self.words[lang]
             text = pattern.sub(lambda m: table[m.group(0).lower()], text)
-        return re.sub(r"\s+", " ", text).strip()
+        return _SPACES.sub(" ", text).strip()
 
 
 NO_RULES = EngineRules()
+_SPACES = re.compile(r"\s{2,}")
 
 
 @lru_cache(maxsize=None)
