@@ -51,7 +51,7 @@ def extract_command(
     from .. import extract as ex
     from ..errors import InputError
     from ..pipeline import read_input
-    from ..script import render_text
+    from ..render import render_text
 
     if format not in ("text", "json"):
         raise InputError(f"unknown format {format!r} (use text or json)")

@@ -277,7 +277,7 @@ def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
 
 def extract_text(html: bytes, url: str | None = None) -> str:
     """The `narrator extract` text of a page (for the evaluation harness)."""
-    from ..script import render_text
+    from ..render import render_text
 
     return render_text(extract_article(html, url=url))
 
@@ -292,6 +292,6 @@ def body_only(article: Article) -> Article:
 
 def extract_body_text(html: bytes, url: str | None = None) -> str:
     """The `narrator extract --body-only` text of a page: the article body without the title line."""
-    from ..script import render_text
+    from ..render import render_text
 
     return render_text(body_only(extract_article(html, url=url)))
