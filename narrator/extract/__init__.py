@@ -24,7 +24,9 @@ from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
 from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, text_of
+from .maintext import MAJORITY, MainText
+from .chars import strip_invisible
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .metadata import extract_metadata
 from .post import process, to_sections
@@ -55,12 +57,22 @@ class Explanation:
     encoding: str
     rule_sets: list[str]
     engine: str
-    dropped: list[tuple[str, str]] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)   # (text, rule, main-text chars taken)
+    spared: list[Dropped] = field(default_factory=list)    # kept by a guard: (text, why, chars)
+    main_chars: int = 0  # the main text's size, as estimated before any removal
 
     def render(self) -> str:
         lines = [f"encoding: {self.encoding}", f"rule sets: {', '.join(self.rule_sets)}",
-                 f"main content: {self.engine}", f"dropped ({len(self.dropped)}):"]
-        lines += [f"  - {text!r}\n      by {rule}" for text, rule in self.dropped]
+                 f"main content: {self.engine}",
+                 f"main text estimated before removals: {self.main_chars:,} characters",
+                 f"dropped ({len(self.dropped)}):"]
+        for text, rule, chars in self.dropped:
+            took = "" if chars is None else f"  [took {chars:,} of {self.main_chars:,} main-text chars]"
+            lines.append(f"  - {text!r}\n      by {rule}{took}")
+        if self.spared:
+            lines.append(f"kept by a guard ({len(self.spared)}):")
+            lines += [f"  - {text!r}\n      {why}  [holds {chars:,} main-text chars]"
+                      for text, why, chars in self.spared]
         return "\n".join(lines) + "\n"
 
 
@@ -107,21 +119,37 @@ def _parse(text: str):
     return tree
 
 
-def _content_root(tree, rs: RuleSet, fallback: bool = False):
+def _content_root(tree, rs: RuleSet, main: MainText, fallback: bool = False):
+    """(element, rule source, why) for the first content rule whose match holds the article, or
+    (None, None, why). A match is checked against the main text estimated before any rule ran
+    (maintext.py): a site rule that matches a teaser list or another post on the page
+    disagrees with it, and generic detection is used instead."""
+    refused = None
     for rule in (rs.fallback if fallback else rs.content):
         found = compile_selector(rule.value)(tree)
         found = [f for f in found if not any(a in found for a in f.iterancestors())]
         if not found:
             continue
+        if main.reliable:  # several matches: the ones that hold main text
+            found = [f for f in found if main.taken(f)] or found
         if len(found) == 1:
             root = found[0]
         else:
             root = common_ancestor(found)
             if root is None or root.tag in ("html", "body"):
-                root = max(found, key=lambda f: len(text_of(f)))
-        if len(text_of(root)) >= MIN_CONTENT_CHARS:
-            return root, rule.source
-    return None, None
+                root = max(found, key=lambda f: (main.taken(f), len(text_of(f))))
+        if len(text_of(root)) < MIN_CONTENT_CHARS:
+            continue
+        if main.reliable and not fallback:
+            taken = main.taken(root)
+            if taken < MAJORITY * main.total:
+                refused = refused or (f"{rule.source} matched an element holding {taken:,} of the "
+                                      f"{main.total:,} main-text characters")
+                continue
+            return root, rule.source, (f"it holds {taken:,} of the {main.total:,} main-text "
+                                       "characters estimated before the rules ran")
+        return root, rule.source, "the main text is too short to check it against"
+    return None, None, refused
 
 
 def _has_text(blocks) -> bool:
@@ -140,35 +168,39 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
+    text = strip_invisible(text)  # before any rule, heuristic or comparison sees the text
     tree = _parse(text)
     meta = extract_metadata(tree, url, markup=text)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
         rs.options.update(options)
     lang = meta.language or "en"
-    standfirst = clean_tree(tree, rs, log)
+    cleaned = clean_tree(tree, rs, log)
+    standfirst, main = cleaned.standfirst, cleaned.main
+    log.main_chars = main.total
     engine_choice = rs.options.get("engine", "auto")
-    root, source = (None, None)
+    root, source, why = (None, None, None)
     if engine_choice != "trafilatura":
-        root, source = _content_root(tree, rs)
+        root, source, why = _content_root(tree, rs, main)
     raw: list[RawBlock]
     note_lang = meta.language or "en"
     note = rs.note("table", note_lang)
     if root is not None:
-        engine = f"content root from rule {source}"
+        engine = f"content root from rule {source}: {why}"
         raw = walk_dom(root, rs.options, log, note)
         dom_path = True
         if standfirst is not None and not any(a is root for a in standfirst.iterancestors()) \
                 and standfirst is not root:
             raw.insert(0, RawBlock("p", text_of(standfirst), origin="standfirst"))
     else:
-        engine = "trafilatura (no content rule matched)"
+        engine = (f"trafilatura (generic detection won: {why})" if why
+                  else "trafilatura (no content rule matched)")
         raw = _trafilatura(tree, url, rs, log, note, meta.description or "")
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
         # trafilatura found nothing it trusts: walk the page's declared article container
-        root, source = _content_root(tree, rs, fallback=True)
+        root, source, _ = _content_root(tree, rs, main, fallback=True)
         if root is not None:
             engine = f"content root from fallback rule {source} (trafilatura found no text)"
             blocks = process(walk_dom(root, rs.options, log, note), meta.title, rs, log, dom_path=True)
@@ -262,7 +294,7 @@ def explain(html: bytes, *, url: str | None = None, content_type: str | None = N
     """Like extract_article, plus what was dropped and by which rule or heuristic."""
     log = Log(True)
     article, encoding, rs, engine = _guarded(html, url, content_type, rules, max_bytes, time_limit_s, log, options)
-    return Explanation(article, encoding, rs.names, engine, log.entries)
+    return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.main_chars)
 
 
 def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):

@@ -6,13 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, STANDFIRST_ATTR, Log, text_of
+from .maintext import BLOCK_TAGS
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
-              "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
-              "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu", "nav", "ol",
-              "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-              "caption", "noscript"}
 _SPACE = re.compile(r"\s+")
 
 

@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
+from .chars import caseless, has_case
 from .blocks import comparison_key as _key
 from .clean import Log, strip_dash
 from .rules import RuleSet
@@ -41,7 +42,10 @@ def _quote_in_body(quote: str, body_keys: list[str]) -> bool:
 
 def _looks_like_speaker(text: str) -> bool:
     words = strip_dash(text).split()
-    return 0 < len(words) <= 20 and words[0][:1].isupper() and not text.rstrip().endswith(("?", "!"))
+    # a name starts with a capital, in a script that has capitals
+    if not 0 < len(words) <= 20 or text.rstrip().endswith(("?", "!")):
+        return False
+    return words[0][:1].isupper() or caseless(words[0])
 
 
 
@@ -54,7 +58,7 @@ def _fragment(b: RawBlock) -> str | None:
     words = text.split()
     # (dropping every short unpunctuated line was measured too: +0.002 precision, -0.004 recall
     # on the Scrapinghub set, so only all-capitals teaser lines go)
-    if len(words) >= 4 and text.upper() == text and text.lower() != text \
+    if len(words) >= 4 and text.upper() == text and text.lower() != text and has_case(text) \
             and not text.endswith((".", "!", "?", "»", "”")):
         return "heuristic: all-capitals line (teaser headline)"
     return None

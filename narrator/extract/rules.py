@@ -43,12 +43,34 @@ def norm_phrase(text: str) -> str:
     return text.rstrip(" .!:;,…»«\"'").lstrip(" «\"'")
 
 
+_EXACT = re.compile(r"[a-zA-Z][\w-]*|[a-zA-Z]*(?:[.#][\w-]+)+")
+
+
 @dataclass
 class Rule:
-    """One selector or pattern, with where it came from (for --explain)."""
+    """One selector or pattern, with where it came from (for --explain). `site`: it comes from
+    a site's own rules file (the user's), not from a built-in set."""
 
     value: str
     source: str
+    site: bool = False
+
+    @property
+    def exact(self) -> bool:
+        """The selector names elements exactly: a tag, ids and whole class names, nothing else."""
+        return _EXACT.fullmatch(self.value.strip()) is not None
+
+    @property
+    def substring(self) -> bool:
+        """The selector matches part of an attribute value ([class*=tags]): it may catch
+        elements its author never saw."""
+        return any(op in self.value for op in ("*=", "^=", "$="))
+
+    @property
+    def names_element(self) -> bool:
+        """An id or an exact class from a site's own rules file: trusted even against the main
+        text (the site's author knows the element)."""
+        return self.site and self.exact and any(c in self.value for c in ".#")
 
 
 @dataclass
@@ -148,13 +170,13 @@ def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | N
     return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, raw_lower))
 
 
-def _merge(rs: RuleSet, name: str, data: dict) -> None:
+def _merge(rs: RuleSet, name: str, data: dict, site: bool = False) -> None:
     rs.names.append(name)
     src = lambda what: f"{name}: {what}"  # noqa: E731
 
     def rules(table: str, key: str, label: str) -> list[Rule]:
         """The selectors listed under [table] key, compiled now so a bad one fails early."""
-        found = [Rule(sel, src(f"{label} {sel}")) for sel in data.get(table, {}).get(key, [])]
+        found = [Rule(sel, src(f"{label} {sel}"), site) for sel in data.get(table, {}).get(key, [])]
         for rule in found:
             compile_selector(rule.value)
         return found
@@ -211,7 +233,7 @@ def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequ
                   if ((f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower)))
     rs = _copy(_builtin_set(names))
     for f in load_user_rules(user):
-        _merge(rs, f"{f.name} ({f.path})", f.data)
+        _merge(rs, f"{f.name} ({f.path})", f.data, site=True)
     return rs
 
 
