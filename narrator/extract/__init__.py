@@ -24,7 +24,7 @@ from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
 from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, text_of
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
 from .maintext import MAJORITY, MainText
 from .chars import strip_invisible
 from .decode import DEFAULT_MAX_BYTES, decode_html
@@ -195,7 +195,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     else:
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
-        raw = _trafilatura(tree, url, rs, log, note, meta.description or "")
+        raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main)
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
@@ -238,7 +238,7 @@ _INLINE_STYLED = etree.XPath(
     "[@class or @id or @style]")
 
 
-def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = ""):
+def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None):
     import trafilatura
 
     quotes = {}
@@ -257,6 +257,11 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = ""):
         for el in list(head.iter("script", "style", "link", "noscript")):
             if el.tag != "script" or (el.get("type") or "").lower() != "application/ld+json":
                 el.getparent().remove(el)
+    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
+    # cannot hold the article; trafilatura would copy and test each of them several times
+    for el in (main.empty if main is not None else ()):
+        if el.getparent() is not None:
+            remove(el)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,

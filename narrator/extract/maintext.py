@@ -10,7 +10,7 @@ pages nobody wrote a rule for.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from lxml import etree
 
@@ -20,6 +20,7 @@ BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd
               "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
               "caption", "noscript"}
 HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+STRUCTURE_TAGS = {"br", "hr", "td", "th", "tr", "tbody", "thead", "tfoot", "table", "img"}  # never "empty"
 MIN_PROSE_CHARS = 60      # a prose block: at least this many characters ...
 MAX_LINK_SHARE = 0.35     # ... of which at most this share is link text
 MIN_MAIN_CHARS = 400      # below this much prose the estimate guides nothing (too little to tell)
@@ -31,6 +32,7 @@ class MainText:
     weight: dict          # element -> prose characters below it (elements with some only)
     container: object     # the deepest element holding most of the page's prose (None: no prose)
     total: int            # prose characters in the container: the size of the main text
+    empty: list = field(default_factory=list)  # outermost elements without any text (spacers, icons)
 
     @property
     def reliable(self) -> bool:
@@ -72,15 +74,16 @@ def detect(root) -> MainText:
     body = root.find("body") if root.tag == "html" else root
     top = body if body is not None else root
     weight: dict = {}
+    empty: list = []
     # per open element: [holds a block, prose below, text size, link text size, loose text
-    # size (text outside its block children), loose link text size]
+    # size (text outside its block children), loose link text size, its children without text]
     stack: list = []
     for event, el in etree.iterwalk(top, events=("start", "end")):
         if event == "start":
             own = _size(el.text)
-            stack.append([False, 0, own, 0, own, 0])
+            stack.append([False, 0, own, 0, own, 0, []])
             continue
-        holds, w, size, linked, loose, loose_linked = stack.pop()
+        holds, w, size, linked, loose, loose_linked, textless = stack.pop()
         tag = el.tag
         if tag == "a":
             linked = size
@@ -93,8 +96,12 @@ def detect(root) -> MainText:
                 w += loose - loose_linked  # text between a container's blocks
         if w:
             weight[el] = w
+        if size:
+            empty.extend(textless)
         if stack:
             parent = stack[-1]
+            if not size and tag not in STRUCTURE_TAGS:
+                parent[6].append(el)
             tail = _size(el.tail)
             parent[1] += w
             parent[2] += size + tail
@@ -107,11 +114,11 @@ def detect(root) -> MainText:
                 parent[5] += linked
     total = weight.get(top, 0)
     if not total:
-        return MainText(weight, None, 0)
+        return MainText(weight, None, 0, empty)
     node = top
     while True:
         best = max((c for c in node if c in weight), key=weight.get, default=None)
         if best is None or weight[best] < MAJORITY * total:
             break
         node = best
-    return MainText(weight, node, weight[node])
+    return MainText(weight, node, weight[node], empty)
