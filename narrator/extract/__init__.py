@@ -30,7 +30,8 @@ from .chars import strip_invisible
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .metadata import extract_metadata
 from .post import process, to_sections
-from .recover import lead_paragraph, sibling_chunks
+from .lead import lead_paragraph, standfirst as put_standfirst
+from .recover import body_units, paragraph_index, sibling_chunks
 from .rules import RuleSet, compile_selector, norm_phrase, select_rules
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
@@ -59,6 +60,7 @@ class Explanation:
     engine: str
     dropped: list[Dropped] = field(default_factory=list)   # (text, rule, main-text chars taken)
     spared: list[Dropped] = field(default_factory=list)    # kept by a guard: (text, why, chars)
+    recovered: list[tuple[str, str]] = field(default_factory=list)  # put back: (text, why)
     main_chars: int = 0  # the main text's size, as estimated before any removal
 
     def render(self) -> str:
@@ -73,6 +75,9 @@ class Explanation:
             lines.append(f"kept by a guard ({len(self.spared)}):")
             lines += [f"  - {text!r}\n      {why}  [holds {chars:,} main-text chars]"
                       for text, why, chars in self.spared]
+        if self.recovered:
+            lines.append(f"recovered ({len(self.recovered)}):")
+            lines += [f"  - {text!r}\n      {why}" for text, why in self.recovered]
         return "\n".join(lines) + "\n"
 
 
@@ -195,7 +200,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     else:
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
-        raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main)
+        raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main, standfirst)
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
@@ -238,7 +243,8 @@ _INLINE_STYLED = etree.XPath(
     "[@class or @id or @style]")
 
 
-def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None):
+def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None,
+                 standfirst=None):
     import trafilatura
 
     quotes = {}
@@ -272,8 +278,11 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", 
     raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
     body = tree.find("body")
     if body is not None:
-        raw = sibling_chunks(body, raw, rs.options, log, note)
+        index = paragraph_index(body)
+        raw = sibling_chunks(body, raw, rs.options, log, note, index)
+        raw = body_units(body, raw, rs.options, log, note, index)
         raw = lead_paragraph(description, body, raw, log)
+        raw = put_standfirst(description, body, raw, standfirst, index, log)
     if log.enabled:  # name what the main-content detection left out
         kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
         for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):
@@ -299,7 +308,7 @@ def explain(html: bytes, *, url: str | None = None, content_type: str | None = N
     """Like extract_article, plus what was dropped and by which rule or heuristic."""
     log = Log(True)
     article, encoding, rs, engine = _guarded(html, url, content_type, rules, max_bytes, time_limit_s, log, options)
-    return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.main_chars)
+    return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.recovered, log.main_chars)
 
 
 def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):

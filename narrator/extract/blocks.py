@@ -35,6 +35,21 @@ def comparison_key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
+LINK_SHARE = 0.9   # a block this much link text is navigation, a call to action, a teaser ...
+SENTENCE_WORDS = 15  # ... unless it is a sentence this long that happens to be one link
+
+
+def link_only(text: str, linked: int, paragraph: bool = True) -> bool:
+    """True for a block that is (nearly) all link text and, for a paragraph, short."""
+    return linked >= len(text) * LINK_SHARE and (not paragraph or len(text.split()) < SENTENCE_WORDS)
+
+
+def links_list(items: list[str], linked: list[int]) -> bool:
+    """True for a list whose items are all links, short ones (related articles, navigation)."""
+    return bool(items) and all(n >= len(t) * LINK_SHARE for t, n in zip(items, linked)) \
+        and sum(len(i.split()) for i in items) / len(items) < SENTENCE_WORDS
+
+
 def common_ancestor(elements):
     """The nearest element that holds all of them (or is one of them); None if none."""
     common = None
@@ -86,7 +101,7 @@ class Walker:
         linked.clear()
         if not text:
             return
-        if link >= len(text) * 0.9 and (origin != "p" or len(text.split()) < 15):
+        if link_only(text, link, paragraph=origin == "p"):
             self.log.add(text, "heuristic: link-only block (navigation, call to action)")
             return
         self.out.append(RawBlock("p", text, origin=origin))
@@ -140,7 +155,7 @@ class Walker:
         self.flush(parts, linked, "div")
 
     def list_block(self, el, ordered: bool) -> None:
-        items, linked_items = [], 0
+        items, linked = [], []
         for li in el:
             if not isinstance(li.tag, str) or li.tag not in ("li", "dt", "dd"):
                 continue
@@ -148,12 +163,10 @@ class Walker:
             if not text:
                 continue
             items.append(text)
-            link = sum(len(a.text_content().strip()) for a in li.iter("a"))
-            if link >= len(text) * 0.9:
-                linked_items += 1
+            linked.append(sum(len(a.text_content().strip()) for a in li.iter("a")))
         if not items:
             return
-        if linked_items == len(items) and sum(len(i.split()) for i in items) / len(items) < 15:
+        if links_list(items, linked):
             self.log.add(" / ".join(items), "heuristic: list of links (related articles, navigation)")
             return
         self.out.append(RawBlock("list", items=items, ordered=ordered))

@@ -50,6 +50,7 @@ class Log:
         self.enabled = enabled
         self.entries: list[Dropped] = []
         self.spared: list[Dropped] = []  # rule says drop, guard says keep (rule: why)
+        self.recovered: list[tuple[str, str]] = []  # put back after main-content detection
         self.removed: set = set()
         self.main_chars = 0
 
@@ -61,6 +62,10 @@ class Log:
         if self.enabled and not any(a in self.removed for a in el.iterancestors()):
             self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule, main_chars)
             self.removed.add(el)
+
+    def recover(self, text: str, why: str) -> None:
+        if self.enabled:
+            self.recovered.append((snippet(text), why))
 
     def spare(self, el, why: str, main_chars: int) -> None:
         if self.enabled:
