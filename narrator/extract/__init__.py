@@ -23,22 +23,22 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
+from .blocks import RawBlock, from_trafilatura, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
-from .maintext import MAJORITY, MainText
+from .maintext import MainText
 from .chars import strip_invisible
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .metadata import extract_metadata
 from .post import process, to_sections
 from .lead import lead_paragraph, standfirst as put_standfirst
 from .recover import body_units, paragraph_index, sibling_chunks
-from .rules import RuleSet, compile_selector, norm_phrase, select_rules
+from .content import content_root, drop_strays
+from .rules import RuleSet, norm_phrase, select_rules
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
 
 DEFAULT_TIME_LIMIT = float(os.environ.get("NARRATOR_EXTRACT_TIME_LIMIT", "20"))
-MIN_CONTENT_CHARS = 200
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
@@ -124,39 +124,6 @@ def _parse(text: str):
     return tree
 
 
-def _content_root(tree, rs: RuleSet, main: MainText, fallback: bool = False):
-    """(element, rule source, why) for the first content rule whose match holds the article, or
-    (None, None, why). A match is checked against the main text estimated before any rule ran
-    (maintext.py): a site rule that matches a teaser list or another post on the page
-    disagrees with it, and generic detection is used instead."""
-    refused = None
-    for rule in (rs.fallback if fallback else rs.content):
-        found = compile_selector(rule.value)(tree)
-        found = [f for f in found if not any(a in found for a in f.iterancestors())]
-        if not found:
-            continue
-        if main.reliable:  # several matches: the ones that hold main text
-            found = [f for f in found if main.taken(f)] or found
-        if len(found) == 1:
-            root = found[0]
-        else:
-            root = common_ancestor(found)
-            if root is None or root.tag in ("html", "body"):
-                root = max(found, key=lambda f: (main.taken(f), len(text_of(f))))
-        if len(text_of(root)) < MIN_CONTENT_CHARS:
-            continue
-        if main.reliable and not fallback:
-            taken = main.taken(root)
-            if taken < MAJORITY * main.total:
-                refused = refused or (f"{rule.source} matched an element holding {taken:,} of the "
-                                      f"{main.total:,} main-text characters")
-                continue
-            return root, rule.source, (f"it holds {taken:,} of the {main.total:,} main-text "
-                                       "characters estimated before the rules ran")
-        return root, rule.source, "the main text is too short to check it against"
-    return None, None, refused
-
-
 def _has_text(blocks) -> bool:
     body = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind in ("p", "quote", "list"))
     return len(body.strip()) >= 20
@@ -186,7 +153,8 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     engine_choice = rs.options.get("engine", "auto")
     root, source, why = (None, None, None)
     if engine_choice != "trafilatura":
-        root, source, why = _content_root(tree, rs, main)
+        choice = content_root(tree, rs, main)
+        root, source, why = choice.root, choice.source, choice.why
     raw: list[RawBlock]
     note_lang = meta.language or "en"
     note = rs.note("table", note_lang)
@@ -200,16 +168,20 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     else:
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
+        drop_strays(choice, log)
         raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main, standfirst)
         dom_path = False
     blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
         # trafilatura found nothing it trusts: walk the page's declared article container
-        root, source, _ = _content_root(tree, rs, main, fallback=True)
+        choice = content_root(tree, rs, main, fallback=True)
+        root, source = choice.root, choice.source
         if root is not None:
             engine = f"content root from fallback rule {source} (trafilatura found no text)"
             blocks = process(walk_dom(root, rs.options, log, note), meta.title, rs, log, dom_path=True)
     if not _has_text(blocks):
+        if rs.options.get("tables") == "note" and any(b.kind == "table" for b in blocks):
+            raise _OnlyTables("no article text found on the page, only tables")
         raise NoArticleError("no article text found on the page")
     sections = to_sections(blocks, log)
     body_text = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind != "h")
@@ -311,10 +283,21 @@ def explain(html: bytes, *, url: str | None = None, content_type: str | None = N
     return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.recovered, log.main_chars)
 
 
+class _OnlyTables(NoArticleError):
+    pass
+
+
 def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
     with time_limit(limit):
         try:
-            return _run(html, url, content_type, rules, max_bytes, log, options)
+            try:
+                return _run(html, url, content_type, rules, max_bytes, log, options)
+            except _OnlyTables:
+                # a page made of data tables: the tables are the article, read them rather
+                # than speak one "a table is not read here" note, or nothing at all
+                log.restart()
+                log.recover("(every table)", "a page made of data tables: its tables are read (tables=read)")
+                return _run(html, url, content_type, rules, max_bytes, log, {**(options or {}), "tables": "read"})
         except RecursionError:
             raise InputError("page markup is nested too deeply to read") from None
         except MemoryError:

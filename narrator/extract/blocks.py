@@ -63,6 +63,16 @@ def common_ancestor(elements):
     return common[0] if common else None
 
 
+def precedes(a, b, scope) -> bool:
+    """True when element a comes before element b in document order (both under scope)."""
+    for el in scope.iter():
+        if el is a:
+            return True
+        if el is b:
+            return False
+    return False
+
+
 def _has_block(el) -> bool:
     for d in el.iterdescendants():
         if isinstance(d.tag, str) and d.tag in BLOCK_TAGS:

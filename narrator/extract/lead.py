@@ -9,7 +9,7 @@
 """
 from __future__ import annotations
 
-from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, squash
+from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, precedes, squash
 from .blocks import comparison_key as _key
 from .clean import Log, text_of
 
@@ -132,16 +132,6 @@ def _described(desc: str, body):
     return None
 
 
-def _before(a, b, scope) -> bool:
-    """True when element a comes before element b in document order."""
-    for el in scope.iter():
-        if el is a:
-            return True
-        if el is b:
-            return False
-    return False
-
-
 def standfirst(desc: str, body, raw: list[RawBlock], marked, paragraphs: dict, log: Log) -> list[RawBlock]:
     """Put the standfirst before the body when detection left it out: `marked` (the element a
     standfirst rule found, or None), else the block the description `desc` quotes, when it
@@ -160,7 +150,7 @@ def standfirst(desc: str, body, raw: list[RawBlock], marked, paragraphs: dict, l
     for i, b in enumerate(raw):
         el = paragraphs.get(_key(b.text)[:200]) if b.kind == "p" else None
         if el is not None:
-            if el is block or any(a is block for a in el.iterancestors()) or not _before(block, el, body):
+            if el is block or any(a is block for a in el.iterancestors()) or not precedes(block, el, body):
                 return raw
             log.recover(text, "standfirst left out by main-content detection")
             return raw[:i] + [RawBlock("p", text, origin="standfirst")] + raw[i:]
