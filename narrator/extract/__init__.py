@@ -23,7 +23,7 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, from_trafilatura, walk_dom
+from .blocks import RawBlock, from_trafilatura, read_tables, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
 from .maintext import MainText
 from .chars import strip_invisible
@@ -32,7 +32,7 @@ from .metadata import extract_metadata
 from .post import process, to_sections
 from .lead import lead_paragraph, standfirst as put_standfirst
 from .recover import body_units, paragraph_index, sibling_chunks
-from .content import content_root, drop_strays
+from .content import Choice, content_root, drop_strays
 from .rules import RuleSet, norm_phrase, select_rules
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
@@ -150,11 +150,8 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     cleaned = clean_tree(tree, rs, log)
     standfirst, main = cleaned.standfirst, cleaned.main
     log.main_chars = main.total
-    engine_choice = rs.options.get("engine", "auto")
-    root, source, why = (None, None, None)
-    if engine_choice != "trafilatura":
-        choice = content_root(tree, rs, main)
-        root, source, why = choice.root, choice.source, choice.why
+    choice = content_root(tree, rs, main) if rs.options.get("engine", "auto") != "trafilatura" else Choice()
+    root, source, why = choice.root, choice.source, choice.why
     raw: list[RawBlock]
     note_lang = meta.language or "en"
     note = rs.note("table", note_lang)
@@ -171,17 +168,16 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         drop_strays(choice, log)
         raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main, standfirst)
         dom_path = False
-    blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
+    blocks = process(read_tables(raw, log), meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
         # trafilatura found nothing it trusts: walk the page's declared article container
         choice = content_root(tree, rs, main, fallback=True)
         root, source = choice.root, choice.source
         if root is not None:
             engine = f"content root from fallback rule {source} (trafilatura found no text)"
-            blocks = process(walk_dom(root, rs.options, log, note), meta.title, rs, log, dom_path=True)
+            blocks = process(read_tables(walk_dom(root, rs.options, log, note), log), meta.title, rs, log,
+                             dom_path=True)
     if not _has_text(blocks):
-        if rs.options.get("tables") == "note" and any(b.kind == "table" for b in blocks):
-            raise _OnlyTables("no article text found on the page, only tables")
         raise NoArticleError("no article text found on the page")
     sections = to_sections(blocks, log)
     body_text = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind != "h")
@@ -283,21 +279,10 @@ def explain(html: bytes, *, url: str | None = None, content_type: str | None = N
     return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.recovered, log.main_chars)
 
 
-class _OnlyTables(NoArticleError):
-    pass
-
-
 def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
     with time_limit(limit):
         try:
-            try:
-                return _run(html, url, content_type, rules, max_bytes, log, options)
-            except _OnlyTables:
-                # a page made of data tables: the tables are the article, read them rather
-                # than speak one "a table is not read here" note, or nothing at all
-                log.restart()
-                log.recover("(every table)", "a page made of data tables: its tables are read (tables=read)")
-                return _run(html, url, content_type, rules, max_bytes, log, {**(options or {}), "tables": "read"})
+            return _run(html, url, content_type, rules, max_bytes, log, options)
         except RecursionError:
             raise InputError("page markup is nested too deeply to read") from None
         except MemoryError:

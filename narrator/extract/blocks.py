@@ -196,16 +196,33 @@ class Walker:
 
 
 def table_block(out: list, options: dict, log: Log, text: str, rows: list, note) -> None:
+    """A data table: its rows as paragraphs (tables=read), or a spoken note that keeps the
+    rows (tables=note: read_tables may still read them), or nothing (tables=drop)."""
     mode = options.get("tables", "note")
+    lines = [line for line in (squash(", ".join(c for c in row if c)) for row in rows) if line]
     if mode == "read":
-        for row in rows:
-            line = squash(", ".join(c for c in row if c))
-            if line:
-                out.append(RawBlock("p", line, origin="table"))
+        out.extend(RawBlock("p", line, origin="table") for line in lines)
         return
     log.add(text, f"option tables={mode}: table")
     if mode == "note":
-        out.append(RawBlock("table", note or ""))
+        out.append(RawBlock("table", note or "", items=lines))
+
+
+def read_tables(raw: list[RawBlock], log: Log) -> list[RawBlock]:
+    """Tables that hold most of the article's text are the article (standings, results, a page
+    made of data tables): their rows are read rather than replaced by one note. Replacing them
+    would be a removal of the main text, which no heuristic may do."""
+    in_tables = sum(len(line) for b in raw if b.kind == "table" for line in b.items)
+    if not in_tables or in_tables <= sum(len(b.text or " ".join(b.items)) for b in raw if b.kind in ("p", "quote", "list")):
+        return raw
+    out: list[RawBlock] = []
+    for b in raw:
+        if b.kind == "table":
+            log.recover(" / ".join(b.items), "tables hold most of the article's text: read, not noted")
+            out.extend(RawBlock("p", line, origin="table") for line in b.items)
+        else:
+            out.append(b)
+    return out
 
 
 def walk_dom(root, options: dict, log: Log, note: str | None) -> list[RawBlock]:

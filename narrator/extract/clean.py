@@ -63,13 +63,6 @@ class Log:
             self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule, main_chars)
             self.removed.add(el)
 
-    def restart(self) -> None:
-        """Forget a first attempt (the page is read again with other options)."""
-        self.entries.clear()
-        self.spared.clear()
-        self.recovered.clear()
-        self.removed.clear()
-
     def recover(self, text: str, why: str) -> None:
         if self.enabled:
             self.recovered.append((snippet(text), why))
