@@ -79,6 +79,20 @@ def test_a_body_in_chunks_of_a_paywall_class_is_read_whole_and_the_real_prompt_i
     assert prompt_drop and prompt_drop[0].main_chars == 0
 
 
+def test_a_consent_dialog_longer_than_the_article_is_not_taken_for_it():
+    # the privacy notice, one long block, outweighs a short article: it is a dialog, no part
+    # of the page's text, and the guard must protect the article, not the notice
+    notice = ("If you live in California you may direct us not to sell your personal data. We store "
+              "cookies on your browser to make the site work and to show you advertising. ") * 12
+    dialog = (f'<div id="consent-sdk"><div class="sdk-box" role="region" aria-modal="true">'
+              f'<div class="policy-text"><p>{notice}</p></div></div></div>')
+    body = '<div class="article-body__paywall">' + "".join(para(i) for i in range(5)) + "</div>"
+    text = extract_text(page(body, after=dialog))
+    for fact in FACTS[:5]:
+        assert fact in text
+    assert "California" not in text
+
+
 def test_explain_tells_the_main_text_each_removal_took(tmp_path):
     import json
     import subprocess

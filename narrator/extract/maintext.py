@@ -5,8 +5,10 @@ Prose blocks are the block elements without block children whose text is long en
 mostly not link text (a teaser list or a menu is links); each element weighs the prose
 characters below it. The main container is reached from the body by going down, while one
 child holds at least half of the page's prose, to the deepest element that does; the main
-text is the prose inside it. No language or class name plays a part: the estimate holds on
-pages nobody wrote a rule for.
+text is the prose inside it. Dialogs (a consent or privacy notice, often the longest text of a
+page) are no part of it: the markup says they are not the page (<dialog>, role=dialog,
+aria-modal). No language or class name plays a part: the estimate holds on pages nobody wrote
+a rule for.
 """
 from __future__ import annotations
 
@@ -59,6 +61,9 @@ class MainText:
         return self.taken(el) / self.total if self.total else 0.0
 
 
+_DIALOGS = etree.XPath("//dialog | //*[@aria-modal='true' or @role='dialog' or @role='alertdialog']")
+
+
 def _size(text: str | None) -> int:
     """Characters of a text node, runs of spaces counted as one."""
     if not text:
@@ -75,6 +80,7 @@ def detect(root) -> MainText:
     top = body if body is not None else root
     weight: dict = {}
     empty: list = []
+    dialogs = set(_DIALOGS(top))
     # per open element: [holds a block, prose below, text size, link text size, loose text
     # size (text outside its block children), loose link text size, its children without text]
     stack: list = []
@@ -94,6 +100,8 @@ def detect(root) -> MainText:
                     w += size - linked
             elif loose >= MIN_PROSE_CHARS and loose_linked <= MAX_LINK_SHARE * loose:
                 w += loose - loose_linked  # text between a container's blocks
+        if dialogs and el in dialogs:
+            w = 0
         if w:
             weight[el] = w
         if size:
