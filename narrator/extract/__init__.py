@@ -26,9 +26,8 @@ from ..timelimit import alarm
 from .blocks import RawBlock, from_trafilatura, read_tables, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
 from .maintext import MainText
-from .chars import strip_invisible
 from .decode import DEFAULT_MAX_BYTES, decode_html
-from .metadata import extract_metadata
+from .metadata import SUBTITLE_CHARS, read_metadata
 from .post import process, to_sections
 from .lead import lead_paragraph, standfirst as put_standfirst
 from .recover import body_units, paragraph_index, sibling_chunks
@@ -140,15 +139,17 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
-    text = strip_invisible(text)  # before any rule, heuristic or comparison sees the text
     tree = _parse(text)
-    meta = extract_metadata(tree, url, markup=text)
+    meta, subtitle = read_metadata(tree, url)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
         rs.options.update(options)
     lang = meta.language or "en"
     cleaned = clean_tree(tree, rs, log)
     standfirst, main = cleaned.standfirst, cleaned.main
+    if meta.subtitle is None:  # JSON-LD names none: the standfirst the rules found, else the description
+        found = text_of(standfirst) if standfirst is not None else ""
+        meta = _replace(meta, subtitle=found if SUBTITLE_CHARS[0] <= len(found) <= SUBTITLE_CHARS[1] else subtitle)
     log.main_chars = main.total
     choice = content_root(tree, rs, main) if rs.options.get("engine", "auto") != "trafilatura" else Choice()
     root, source, why = choice.root, choice.source, choice.why

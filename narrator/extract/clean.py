@@ -11,6 +11,7 @@ from typing import NamedTuple
 
 from lxml import etree
 
+from .chars import strip_invisible_tree
 from .maintext import MAJORITY, MainText, detect
 from .rules import Rule, RuleSet, compile_selector
 
@@ -97,6 +98,7 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
     for el in list(root.iter(*JUNK_TAGS)):
         if el.tag != "noscript":
             remove(el)
+    strip_invisible_tree(root)  # before any rule, heuristic or comparison sees the text
     main = detect(tree)
     noscripts = [n for n in root.iter("noscript") if not any(a.tag == "noscript" for a in n.iterancestors())]
     if noscripts:

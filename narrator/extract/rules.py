@@ -151,15 +151,17 @@ _NAMES = re.compile(r"[.#]([\w-]+)|\[\s*([\w-]+)")
 MAX_RAW_HEAD = 200_000
 
 
-def _may_match(selector: str, raw_lower: str | None) -> bool:
+def _may_match(selector: str, raw: str | None) -> bool:
     """False when a class, id or attribute name the selector needs is nowhere in the page's
-    markup (raw_lower: the whole page, lower-cased; None when only its start is known)."""
-    if raw_lower is None:
+    markup (raw: the whole page; None when only its start is known). Class names and ids are
+    case-sensitive; attribute names are taken as written in the selector (lower case), as
+    pages write them."""
+    if raw is None:
         return True
-    return all((a or b).lower() in raw_lower for a, b in _NAMES.findall(selector))
+    return all((a or b) in raw for a, b in _NAMES.findall(selector))
 
 
-def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | None = None) -> bool:
+def matches(file: _File, tree, raw_head: str, generator: str, whole: str | None = None) -> bool:
     detect = file.data.get("detect")
     if not detect:
         return file.name == "generic"
@@ -167,7 +169,7 @@ def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | N
         return True
     if any(s in raw_head for s in detect.get("contains", [])):
         return True
-    return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, raw_lower))
+    return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, whole))
 
 
 def _merge(rs: RuleSet, name: str, data: dict, site: bool = False) -> None:
@@ -228,9 +230,9 @@ def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequ
                          if (m.get("name") or "").lower() == "generator").lower()
     # the selector tests of [detect] walk the whole tree: skip those whose names are not in the
     # page (known only when raw_head is the whole page)
-    raw_lower = raw_head.lower() if len(raw_head) < MAX_RAW_HEAD else None
+    whole = raw_head if len(raw_head) < MAX_RAW_HEAD else None
     names = tuple(f.name for f in builtin_files()
-                  if ((f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower)))
+                  if ((f.name in only) if only else matches(f, tree, raw_head, generator, whole)))
     rs = _copy(_builtin_set(names))
     for f in load_user_rules(user):
         _merge(rs, f"{f.name} ({f.path})", f.data, site=True)
