@@ -23,7 +23,7 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, from_trafilatura, read_tables, walk_dom
+from .blocks import RawBlock, drop_link_lists, from_trafilatura, read_tables, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
 from .maintext import MainText
 from .decode import DEFAULT_MAX_BYTES, decode_html
@@ -247,6 +247,7 @@ def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", 
     raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
     body = tree.find("body")
     if body is not None:
+        raw = drop_link_lists(body, raw, log)
         index = paragraph_index(body)
         raw = sibling_chunks(body, raw, rs.options, log, note, index)
         raw = body_units(body, raw, rs.options, log, note, index)

@@ -248,6 +248,30 @@ def _xml_text(el) -> str:
     return "".join(parts)
 
 
+def drop_link_lists(body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
+    """The walker's test for lists of links (related articles, "more stories"), on the lists of
+    trafilatura's output, whose links are found again in the page (trafilatura's output, with
+    its links kept, is cut differently)."""
+    if not any(b.kind == "list" for b in raw):
+        return raw
+    items: dict = {}
+    for li in body.iter("li"):
+        key = comparison_key(li.text_content())[:100]
+        if key and key not in items:
+            items[key] = li
+    out = []
+    for b in raw:
+        if b.kind == "list":
+            found = [items.get(comparison_key(i)[:100]) for i in b.items]
+            if found and all(li is not None for li in found) and links_list(
+                    [text_of(li) for li in found],
+                    [sum(len(a.text_content().strip()) for a in li.iter("a")) for li in found]):
+                log.add(" / ".join(b.items), "heuristic: list of links (related articles, navigation)")
+                continue
+        out.append(b)
+    return out
+
+
 def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: dict) -> list[RawBlock]:
     out: list[RawBlock] = []
 
