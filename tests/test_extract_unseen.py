@@ -258,7 +258,7 @@ def test_declared_utf8_with_a_stray_byte_stays_utf8(lang, paragraph, word):
 def test_a_page_in_another_charset_than_declared_is_still_redetected():
     # fails badly (every accented letter): detection overrides the declaration
     para_fr = "Les élèves de l'école ont visité la forêt et découvert les arbres centenaires du château."
-    raw = (f'<html lang="fr"><head><meta charset="utf-8"><title>t</title></head><body><article>'
+    raw = ('<html lang="fr"><head><meta charset="utf-8"><title>t</title></head><body><article>'
            + "".join(f"<p>{para_fr} ({n})</p>" for n in range(30)) + "</article></body></html>").encode("cp1252")
     text, source = decode_html(raw)
     assert "invalid byte" not in source and not source.startswith("utf-8 (<meta")

@@ -23,16 +23,14 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, drop_link_lists, from_trafilatura, read_tables, walk_dom
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Dropped, Log, clean_tree, remove, text_of
-from .maintext import MainText
+from .blocks import RawBlock, read_tables, walk_dom
+from .clean import Dropped, Log, clean_tree, text_of
+from .content import Choice, content_root, drop_strays
 from .decode import DEFAULT_MAX_BYTES, decode_html
+from .generic import generic_blocks
 from .metadata import SUBTITLE_CHARS, read_metadata
 from .post import process, to_sections
-from .lead import lead_paragraph, standfirst as put_standfirst
-from .recover import body_units, paragraph_index, sibling_chunks
-from .content import Choice, content_root, drop_strays
-from .rules import RuleSet, norm_phrase, select_rules
+from .rules import RuleSet, select_rules
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
@@ -167,7 +165,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
         drop_strays(choice, log)
-        raw = _trafilatura(tree, url, rs, log, note, meta.description or "", main, standfirst)
+        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", main, standfirst)
         dom_path = False
     blocks = process(read_tables(raw, log), meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
@@ -205,64 +203,6 @@ def _renote(sections, old, new):
         return sections
     return tuple(replace(s, blocks=tuple(Paragraph(new) if isinstance(b, Paragraph) and b.text == old else b
                                          for b in s.blocks)) for s in sections)
-
-
-_INLINE_STYLED = etree.XPath(
-    "//p//*[self::span or self::a or self::em or self::strong or self::b or self::i or self::u or self::font]"
-    "[@class or @id or @style]")
-
-
-def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None,
-                 standfirst=None):
-    import trafilatura
-
-    quotes = {}
-    for q in tree.xpath(f"//*[@{QUOTE_ATTR}]"):
-        quotes[norm_phrase(text_of(q))] = q.get(ATTRIBUTION_ATTR)
-    # inside a paragraph, markup is the sentence's: trafilatura's precision mode drops inline
-    # elements by class or style (class="link", a "border" style), which cuts words out of the
-    # middle of a sentence. The drop rules have already run, so these attributes can go.
-    for el in _INLINE_STYLED(tree):
-        for attr in ("class", "id", "style"):
-            el.attrib.pop(attr, None)
-    # the metadata is read: the head's scripts and styles (a third of a page's markup, on the
-    # Scrapinghub set) would only be copied by trafilatura, several times, then thrown away
-    head = tree.find("head")
-    if head is not None:
-        for el in list(head.iter("script", "style", "link", "noscript")):
-            if el.tag != "script" or (el.get("type") or "").lower() != "application/ld+json":
-                el.getparent().remove(el)
-    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
-    # cannot hold the article; trafilatura would copy and test each of them several times
-    for el in (main.empty if main is not None else ()):
-        if el.getparent() is not None:
-            remove(el)
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
-                                      include_tables=rs.options.get("tables") != "drop",
-                                      include_images=False, include_formatting=False, include_links=False,
-                                      with_metadata=False, deduplicate=False,
-                                      favor_precision=True)  # measured: P +0.009, R -0.007
-    if doc is None or doc.body is None:
-        return []
-    raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
-    body = tree.find("body")
-    if body is not None:
-        raw = drop_link_lists(body, raw, log)
-        index = paragraph_index(body)
-        raw = sibling_chunks(body, raw, rs.options, log, note, index)
-        raw = body_units(body, raw, rs.options, log, note, index)
-        raw = lead_paragraph(description, body, raw, log)
-        raw = put_standfirst(description, body, raw, standfirst, index, log)
-    if log.enabled:  # name what the main-content detection left out
-        kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
-        for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):
-            if len(el) and any(isinstance(c.tag, str) and c.tag in ("p", "div", "ul", "ol", "table", "li", "section")
-                               for c in el):
-                continue  # a container: its leaves speak for it
-            text = text_of(el)
-            if text and norm_phrase(text) not in kept and not any(norm_phrase(text) in k for k in kept):
-                log.add(text, "main-content detection (trafilatura): not part of the article")
-    return raw
 
 
 def extract_article(html: bytes, *, url: str | None = None, content_type: str | None = None,

@@ -12,8 +12,9 @@ from typing import NamedTuple
 from lxml import etree
 
 from .chars import strip_invisible_tree
-from .maintext import MAJORITY, MainText, detect
-from .rules import Rule, RuleSet, compile_selector
+from .guard import guard, rule_shares
+from .maintext import MainText, detect
+from .rules import RuleSet, compile_selector
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
              "button", "input", "select", "textarea", "option", "label", "dialog")
@@ -104,9 +105,10 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
     if noscripts:
         weighty = False
         for el in noscripts:
-            taken = main.taken(el)
-            if main.reliable and taken > MAJORITY * main.total:
-                log.spare(el, "guard: <noscript> holds most of the main text (unwrapped)", taken)
+            why = guard(el, None, main)
+            if why:
+                log.spare(el, f"{why}: <noscript> unwrapped (the page shows its article without JavaScript)",
+                          main.taken(el))
                 el.tag = "div"
                 continue
             weighty = weighty or bool(main.weight.get(el))
@@ -214,49 +216,6 @@ def protected(tree, rs: RuleSet) -> set:
     return keep
 
 
-SUBSTRING_MAX_SHARE = 0.25  # one match of a substring rule may take this share of the main text
-RULE_MAX_SHARE = 0.4        # ... and all of its matches together this share
-
-
-def guard(el, rule: Rule | None, main: MainText, rule_share: float = 0.0) -> str | None:
-    """Why el must stay although `rule` matches it (None: it may go). No rule removes the
-    element holding most of the main text, nor an ancestor of it, unless the rule names that
-    exact element (an id or exact class from a site's own rules file); a substring rule
-    (class*=...) may not take a large part of it either, in one match or in all of them: a
-    rule that matches the article's own containers says nothing about boilerplate."""
-    if not main.reliable or (rule is not None and rule.names_element):
-        return None
-    if main.holds(el):
-        return "guard: holds the main text"
-    taken = main.taken(el)
-    if taken > MAJORITY * main.total:
-        return "guard: would take most of the main text"
-    if rule is not None and rule.substring and taken:
-        if taken >= SUBSTRING_MAX_SHARE * main.total:
-            return f"guard: a substring rule would take {taken / main.total:.0%} of the main text"
-        if rule_share >= RULE_MAX_SHARE:
-            return (f"guard: the rule's matches hold {rule_share:.0%} of the main text "
-                    "(it matches the article's own containers)")
-    return None
-
-
-def _rule_shares(hits, rules: dict, main: MainText) -> dict:
-    """rule source -> share of the main text its outermost matches hold (substring rules)."""
-    if not main.reliable:
-        return {}
-    held: dict = {}
-    seen: dict = {}
-    for el, source in hits:
-        rule = rules.get(source)
-        if rule is None or not rule.substring:
-            continue
-        mine = seen.setdefault(source, set())
-        if not any(a in mine for a in el.iterancestors()):
-            held[source] = held.get(source, 0) + main.taken(el)
-        mine.add(el)
-    return {k: v / main.total for k, v in held.items()}
-
-
 def drop_selected(tree, rs: RuleSet, log: Log, spare=None, sel: dict | None = None,
                   removed: set = frozenset(), main: MainText | None = None) -> None:
     """Remove what the drop selectors match (`sel`: the page's selector matches, computed
@@ -274,7 +233,7 @@ def drop_selected(tree, rs: RuleSet, log: Log, spare=None, sel: dict | None = No
         keep.update(spare.iterancestors())
         keep.update(spare.iterdescendants())
     rules = {r.source: r for r in rs.drop}
-    shares = _rule_shares(hits, rules, main)
+    shares = rule_shares(hits, rules, main)
     gone: set = set(removed)
     for el, source in hits:
         if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None or el in gone:
