@@ -70,8 +70,9 @@ class Log:
             self.recovered.append((snippet(text), why))
 
     def spare(self, el, why: str, main_chars: int) -> None:
-        if self.enabled:
-            self.spared.append(Dropped(snippet(_SPACE.sub(" ", " ".join(el.itertext())).strip()), why, main_chars))
+        text = _SPACE.sub(" ", " ".join(el.itertext())).strip() if self.enabled else ""
+        if text:
+            self.spared.append(Dropped(snippet(text), why, main_chars))
 
 
 def remove(el) -> None:
@@ -235,14 +236,14 @@ def drop_selected(tree, rs: RuleSet, log: Log, spare=None, sel: dict | None = No
     rules = {r.source: r for r in rs.drop}
     shares = rule_shares(hits, rules, main)
     gone: set = set(removed)
-    for el, source in hits:
+    for (el, source), share in zip(hits, shares):
         if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None or el in gone:
             continue
         if gone and any(a in gone for a in el.iterancestors()):
             continue  # already left with an ancestor
         if el.get(QUOTE_ATTR) and el.tag == "blockquote" and not _is_embed(el):
             continue
-        why = guard(el, rules.get(source), main, shares.get(source, 0.0))
+        why = guard(el, rules.get(source), main, share)
         if why:
             log.spare(el, f"{why}; kept against {source}", main.taken(el))
             continue

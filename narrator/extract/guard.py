@@ -13,9 +13,10 @@ SUBSTRING_MAX_SHARE = 0.25  # one match of a substring rule may take this share 
 RULE_MAX_SHARE = 0.4        # ... and all of its matches together this share
 
 
-def guard(el, rule: Rule | None, main: MainText, rule_share: float = 0.0) -> str | None:
+def guard(el, rule: Rule | None, main: MainText, share: tuple = (0.0, False)) -> str | None:
     """Why el must stay although `rule` (None: a heuristic) matches it; None when it may go.
-    rule_share: the share of the main text all of the rule's matches hold (rule_shares)."""
+    share: (the share of the main text all of the rule's matches hold, whether el lies between
+    two of its matches that hold some), from rule_shares."""
     if not main.reliable or (rule is not None and rule.names_element):
         return None
     if main.holds(el):
@@ -23,27 +24,42 @@ def guard(el, rule: Rule | None, main: MainText, rule_share: float = 0.0) -> str
     taken = main.taken(el)
     if taken > MAJORITY * main.total:
         return "guard: would take most of the main text"
-    if rule is not None and rule.substring and taken:
+    if rule is not None and rule.substring:
         if taken >= SUBSTRING_MAX_SHARE * main.total:
             return f"guard: a substring rule would take {taken / main.total:.0%} of the main text"
-        if rule_share >= RULE_MAX_SHARE:
-            return (f"guard: the rule's matches hold {rule_share:.0%} of the main text "
+        held, inside = share
+        if held >= RULE_MAX_SHARE and (taken or inside):  # a cross-head's chunk holds no prose
+            return (f"guard: the rule's matches hold {held:.0%} of the main text "
                     "(it matches the article's own containers)")
     return None
 
 
-def rule_shares(hits, rules: dict, main: MainText) -> dict:
-    """rule source -> share of the main text its outermost matches hold (substring rules)."""
+def rule_shares(hits, rules: dict, main: MainText) -> list:
+    """For each hit (element, rule source), in document order: (the share of the main text the
+    rule's outermost matches hold, whether the hit lies between two of them that hold some)
+    (substring rules only; others get (0.0, False))."""
+    none = (0.0, False)
     if not main.reliable:
-        return {}
+        return [none] * len(hits)
     held: dict = {}
+    span: dict = {}  # source -> [first, last] index of its matches holding main text
     seen: dict = {}
-    for el, source in hits:
+    for i, (el, source) in enumerate(hits):
         rule = rules.get(source)
         if rule is None or not rule.substring:
             continue
         mine = seen.setdefault(source, set())
         if not any(a in mine for a in el.iterancestors()):
-            held[source] = held.get(source, 0) + main.taken(el)
+            taken = main.taken(el)
+            if taken:
+                held[source] = held.get(source, 0) + taken
+                span.setdefault(source, [i, i])[1] = i
         mine.add(el)
-    return {k: v / main.total for k, v in held.items()}
+    out = []
+    for i, (_, source) in enumerate(hits):
+        if source in held:
+            first, last = span[source]
+            out.append((held[source] / main.total, first < i < last))
+        else:
+            out.append(none)
+    return out
