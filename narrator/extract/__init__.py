@@ -138,7 +138,7 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
     tree = _parse(text)
-    meta, subtitle = read_metadata(tree, url)
+    meta, fallback_subtitle = read_metadata(tree, url)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
         rs.options.update(options)
@@ -147,7 +147,8 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
     standfirst, main = cleaned.standfirst, cleaned.main
     if meta.subtitle is None:  # JSON-LD names none: the standfirst the rules found, else the description
         found = text_of(standfirst) if standfirst is not None else ""
-        meta = _replace(meta, subtitle=found if SUBTITLE_CHARS[0] <= len(found) <= SUBTITLE_CHARS[1] else subtitle)
+        meta = _replace(meta, subtitle=found if SUBTITLE_CHARS[0] <= len(found) <= SUBTITLE_CHARS[1]
+                        else fallback_subtitle)
     log.main_chars = main.total
     choice = content_root(tree, rs, main) if rs.options.get("engine", "auto") != "trafilatura" else Choice()
     root, source, why = choice.root, choice.source, choice.why

@@ -57,9 +57,6 @@ class MainText:
             return 0
         return w if any(a is c for a in el.iterancestors()) else 0
 
-    def share(self, el) -> float:
-        return self.taken(el) / self.total if self.total else 0.0
-
 
 _DIALOGS = etree.XPath("//dialog | //*[@aria-modal='true' or @role='dialog' or @role='alertdialog']")
 
