@@ -97,6 +97,29 @@ def test_a_consent_dialog_longer_than_the_article_is_not_taken_for_it():
     assert "California" not in text
 
 
+def test_heuristics_that_remove_blocks_answer_to_the_same_guard():
+    # a class naming a caption on the body's own wrapper (the walker's caption heuristic), and
+    # a title placed after most of the body (the "above the title" kicker heuristic)
+    from narrator.extract.blocks import RawBlock
+    from narrator.extract.clean import Log
+    from narrator.extract.post import process
+    from narrator.extract.rules import select_rules
+    import lxml.html
+
+    body = '<div class="entry-content"><div class="story-captioned">' + "".join(para(i) for i in range(6)) + "</div></div>"
+    text = extract_body_text(page(body, head=WP_HEAD))
+    for fact in FACTS[:6]:
+        assert fact in text
+    rules = select_rules(lxml.html.fromstring("<html><body><p>x</p></body></html>"))
+    title = "Council approves the water plan"
+    raw = [RawBlock("p", "WATER"), *(RawBlock("p", f) for f in FACTS[:5]), RawBlock("h", title, level=1),
+           RawBlock("p", FACTS[5])]
+    texts = [b.text for b in process(raw, title, rules, Log(), dom_path=True)]
+    assert texts[1:6] == FACTS[:5] and texts[-1] == FACTS[5]
+    kicker = [RawBlock("p", "WATER"), RawBlock("h", title, level=1), *(RawBlock("p", f) for f in FACTS[:5])]
+    assert [b.text for b in process(kicker, title, rules, Log(), dom_path=True)] == FACTS[:5]
+
+
 def test_explain_tells_the_main_text_each_removal_took(tmp_path):
     import json
     import subprocess

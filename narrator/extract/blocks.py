@@ -80,6 +80,14 @@ def _has_block(el) -> bool:
     return False
 
 
+CAPTION_CHARS = 400  # a class naming a caption ("captioned-story") on more text is no caption
+
+
+def _caption_sized(el) -> bool:
+    """A class-substring heuristic gets a size guard: a caption is one short text."""
+    return el.find(".//p") is None and len(el.text_content()) <= CAPTION_CHARS
+
+
 class Walker:
     def __init__(self, options: dict, log: Log, note):
         self.options, self.log, self.note = options, log, note
@@ -139,7 +147,8 @@ class Walker:
         if tag == "table":
             self.table(el, depth)
             return
-        if tag == "figcaption" or "caption" in (el.get("class") or "") and tag in ("p", "div", "span"):
+        if tag == "figcaption" or "caption" in (el.get("class") or "") and tag in ("p", "div", "span") \
+                and _caption_sized(el):
             if self.options.get("captions"):
                 self.out.append(RawBlock("p", text_of(el), origin="caption"))
             else:

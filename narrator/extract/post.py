@@ -64,6 +64,10 @@ def _fragment(b: RawBlock) -> str | None:
     return None
 
 
+def _size(blocks: list[RawBlock]) -> int:
+    return sum(len(b.text or " ".join(b.items)) for b in blocks if b.kind != "h")
+
+
 def _drop_fragments(blocks: list[RawBlock], log: Log) -> list[RawBlock]:
     kept = []
     for b in blocks:
@@ -117,6 +121,8 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
                     dateline = _dateline(tuple(rs.options.get("dateline_sources", ())))
                     lead = [x for x in blocks[:i]
                             if dateline and x.kind == "p" and dateline.match(x.text)]
+                    if _size(blocks[:i]) > _size(blocks[i:]):  # guard: that is the article, not a kicker
+                        lead = blocks[:i]
                     for x in blocks[:i]:
                         if x not in lead:
                             log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")
