@@ -97,6 +97,11 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
     etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     body = tree.find("body") if tree.tag == "html" else tree
     root = body if body is not None else tree
+    head = tree.find("head") if tree.tag == "html" else None
+    if head is not None:  # the metadata is read: what is left of the head is copied, never read
+        for el in list(head.iter("script", "style", "link", "noscript", "template")):
+            if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower():
+                remove(el)
     for el in list(root.iter(*JUNK_TAGS)):
         if el.tag != "noscript":
             remove(el)

@@ -34,13 +34,6 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
     for el in _INLINE_STYLED(tree):
         for attr in ("class", "id", "style"):
             el.attrib.pop(attr, None)
-    # the metadata is read: the head's scripts and styles (a third of a page's markup, on the
-    # Scrapinghub set) would only be copied by trafilatura, several times, then thrown away
-    head = tree.find("head")
-    if head is not None:
-        for el in list(head.iter("script", "style", "link", "noscript")):
-            if el.tag != "script" or (el.get("type") or "").lower() != "application/ld+json":
-                el.getparent().remove(el)
     # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
     # cannot hold the article; trafilatura would copy and test each of them several times
     for el in (main.empty if main is not None else ()):

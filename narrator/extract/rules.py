@@ -105,9 +105,26 @@ class RuleSet:
         if len(text) > 1500:  # boilerplate lines are short; long prose is never matched whole
             return None
         plain = re.sub(r"\s+", " ", text).strip()
+        combined = self.__dict__.get("_any_pattern")
+        if combined is None:  # once per page (the rule set is a page's copy)
+            combined = self.__dict__["_any_pattern"] = _any_pattern(tuple(p.pattern for p, _ in self.patterns)) or False
+        if combined and combined.fullmatch(plain) is None:
+            return None  # one test for all the patterns: most blocks match none
         for pattern, source in self.patterns:
             if pattern.fullmatch(plain):
                 return source
+        return None
+
+
+@lru_cache(maxsize=16)
+def _any_pattern(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """All the patterns as one alternation (None when they cannot be joined: a backreference
+    or an inline flag in one of them; they are then tried one by one)."""
+    if not patterns or any(re.search(r"\\\d|\(\?[aiLmsux]", p) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+    except re.error:
         return None
 
 
