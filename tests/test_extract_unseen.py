@@ -367,3 +367,26 @@ def test_a_page_made_of_data_tables_is_read_not_refused():
     html = page(table + table.replace("District", "Zone"), title="Pipe works by district")
     text = extract_body_text(html)
     assert "District 3" in text and "13 km" in text and "Zone 11" in text
+
+
+# ----------------------------------------------------------------------------- generic patterns
+
+
+@pytest.mark.parametrize("line,dropped", [
+    ("segunda-feira, 22 de janeiro de 2018 às 0:13", True),          # a date line with a time
+    ("November 20, 2019 - 11:28 AMT", True),
+    ("In 2019, at 10:30, the council met to vote on the plan for the new reservoir.", False),
+    ("Why the town chose this spot for its new reservoir, and what it means […]", True),  # an excerpt
+    ("„Wir werden das nicht hinnehmen, und wir werden klagen […]", False),  # a cut quotation
+    ("[button link=\"/submit\" type=\"big\"] Send us your story[/button]", True),  # a CMS shortcode
+    ("Write to Ann Jones at ann.jones@example.com", True),
+    ("Subscribe to our YouTube channel for all the latest videos!", True),
+    ("Tempo de leitura: 3 minutos", True),
+])
+def test_generic_patterns_for_lines_no_article_holds(line, dropped):
+    import lxml.html
+
+    from narrator.extract.rules import select_rules
+
+    rules = select_rules(lxml.html.fromstring("<html><body><p>x</p></body></html>"))
+    assert (rules.dropped_phrase(line) is not None) is dropped
