@@ -138,6 +138,7 @@ def test_explain_tells_the_main_text_each_removal_took(tmp_path):
     assert share and share[0]["main_text_chars"] == 0
     kept = [k for k in info["kept_by_guard"] if "paywall" in k["why"]]
     assert kept and kept[0]["main_text_chars"] > 500
+    assert info["recovered"] == [] and info["main_content"].startswith("trafilatura")
     proc = subprocess.run([sys.executable, "-m", "narrator", "extract", str(path), "--explain"],
                           capture_output=True, timeout=60)
     assert re.search(rb"took 0 of [\d,]+ main-text chars", proc.stderr)

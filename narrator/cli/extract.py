@@ -75,7 +75,8 @@ def extract_command(
                                "main_content": report.engine, "main_text_chars": report.main_chars,
                                "dropped": [{"text": t, "rule": r, "main_text_chars": c} for t, r, c in report.dropped],
                                "kept_by_guard": [{"text": t, "why": r, "main_text_chars": c}
-                                                 for t, r, c in report.spared]}
+                                                 for t, r, c in report.spared],
+                               "recovered": [{"text": t, "why": r} for t, r in report.recovered]}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(ex.body_only(article) if body_only else article))
