@@ -129,3 +129,14 @@ def test_a_narration_in_english_with_auto_uses_pico_and_keeps_the_written_text(t
     assert "City heat: what we know" in cues
     assert narration.timeline.duration > 3
 
+
+
+def test_the_english_sample_narrated_offline_is_read_by_pico(tmp_path):
+    from narrator.pipeline import NarrateOptions, narrate
+
+    html = (ROOT / "samples" / "en-city-heat.html").read_bytes()
+    narration = narrate(html, tmp_path / "heat.mp3", options=NarrateOptions(engine="auto"))
+    assert (narration.engine, narration.voice) == ("pico", "en-US")
+    assert narration.loudness_lufs == pytest.approx(-16.0, abs=1.0)
+    assert 150 < narration.timeline.duration < 260   # 185 s with espeak-ng, ~205 s with Pico
+    assert len(narration.timeline.chapters) >= 2
