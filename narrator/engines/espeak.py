@@ -29,7 +29,17 @@ _VOICES = {
 
 
 class _Library:
-    """The process-wide libespeak-ng, initialised on first use."""
+    """The process-wide libespeak-ng, initialised on first use.
+
+    libespeak-ng carries state from one utterance to the next in static variables that
+    espeak_Terminate/espeak_Initialize do not reset (the pitch flutter's phase, the glottal
+    wave's phase, the gain control of its wave generator): the same sentence comes out a few
+    samples longer or shorter, and with different samples, depending on what this process
+    said before. Which utterances a synthesis worker gets depends on scheduling, so the same
+    page gave different files from run to run. The library is therefore loaded afresh (its
+    statics come back from the file) before every utterance but the first after a load:
+    ~2 ms, a few % of espeak-ng's own time, for an utterance that depends on its text alone.
+    """
 
     _instance: "_Library | None" = None
     _pid: int | None = None
@@ -39,29 +49,48 @@ class _Library:
             import espeakng_loader
         except ImportError:  # pragma: no cover - a dependency of narrator
             raise EngineError("espeak engine needs the espeakng-loader package") from None
-        lib_path = espeakng_loader.get_library_path()
-        data_path = espeakng_loader.get_data_path()
-        self.lib = ctypes.CDLL(lib_path)
+        self._lib_path = espeakng_loader.get_library_path()
+        self._data_path = espeakng_loader.get_data_path()
+        self._chunks: list[bytes] = []
+        # Keep a reference: ctypes frees a callback that Python no longer holds.
+        self._callback = _SYNTH_CALLBACK(self._collect)
+        self.lib = None
+        self._load()
+
+    def _load(self) -> None:
+        self.lib = ctypes.CDLL(self._lib_path)
         self.lib.espeak_Initialize.restype = ctypes.c_int
         self.lib.espeak_Initialize.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
                                                ctypes.c_int]
         # espeak-ng resolves its data from the path given here (the folder holding
         # espeak-ng-data), not from the data folder itself.
         rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_SYNCHRONOUS, 500,
-                                          str(Path(data_path).parent).encode(), 0)
+                                          str(Path(self._data_path).parent).encode(), 0)
         if rate <= 0:
-            raise EngineError(f"espeak-ng failed to initialise with data at {data_path}")
+            raise EngineError(f"espeak-ng failed to initialise with data at {self._data_path}")
         self.sample_rate = rate
         self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint,
                                           ctypes.c_int, ctypes.c_uint, ctypes.c_uint,
                                           ctypes.c_void_p, ctypes.c_void_p]
         self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
         self.lib.espeak_SetParameter.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int]
-        self._chunks: list[bytes] = []
-        # Keep a reference: ctypes frees a callback that Python no longer holds.
-        self._callback = _SYNTH_CALLBACK(self._collect)
         self.lib.espeak_SetSynthCallback(self._callback)
         self._voice: str | None = None
+        self._dirty = False  # has the wave generator run since the library was loaded?
+
+    def _unload(self) -> None:
+        """Terminate and unload, so that the next load starts from the file's statics."""
+        import _ctypes
+        self.lib.espeak_Terminate()
+        handle, self.lib = self.lib._handle, None
+        if hasattr(_ctypes, "dlclose"):
+            _ctypes.dlclose(handle)
+        else:  # pragma: no cover - Windows
+            _ctypes.FreeLibrary(handle)
+
+    def reload(self) -> None:
+        self._unload()
+        self._load()
 
     def _collect(self, wav, numsamples, _events):
         if numsamples > 0:
@@ -72,17 +101,18 @@ class _Library:
     def get(cls) -> "_Library":
         if cls._instance is not None and cls._pid != os.getpid():
             # A forked child inherited the parent's initialised library (the same global
-            # state, copied): tear it down before initialising again, rather than
-            # initialising over it, which leaves the previous voice's translator and
-            # buffers half-replaced.
-            cls._instance.lib.espeak_Terminate()
-            cls._instance = None
+            # state, copied): load it afresh rather than initialising over it, which
+            # leaves the previous voice's translator and buffers half-replaced.
+            cls._instance.reload()
+            cls._pid = os.getpid()
         if cls._instance is None:
             cls._instance = cls()
             cls._pid = os.getpid()
         return cls._instance
 
     def synthesize(self, text: str, voice: str, rate: int | None, pitch: int | None) -> bytes:
+        if self._dirty:
+            self.reload()
         if voice != self._voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
                 raise EngineError(f"espeak-ng has no voice {voice!r}")
@@ -93,6 +123,7 @@ class _Library:
             self.lib.espeak_SetParameter(_PITCH, int(pitch), 0)
         data = text.encode("utf-8") + b"\0"
         self._chunks = []
+        self._dirty = True
         err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
         if err != 0:
             raise EngineError(f"espeak-ng failed on an utterance (error {err})")
