@@ -12,6 +12,7 @@ import typer
 from rich.console import Console
 
 from ..errors import InputError
+from .narrate import BITRATE_HELP
 
 
 def batch_command(
@@ -21,16 +22,21 @@ def batch_command(
                                  "'status' followed by OUTDIR."),
     status_dir: Optional[Path] = typer.Argument(None, metavar="[OUTDIR]",
                                                 help="With 'status': the batch's OUTDIR."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="OUTDIR: audio, "
-                                          "sidecars, catalog.sqlite and feed.xml go here."),
-    engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (default: "
-                               "chosen per language, as for `narrator narrate`)."),
-    voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language override."),
-    bitrate: int = typer.Option(64, "--bitrate", min=8, max=320, help="MP3 bitrate, kbit/s."),
-    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); "
-                                     "repeatable. Editing one re-narrates the articles."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUTDIR",
+                                          help="OUTDIR: audio, sidecars, catalog.sqlite and "
+                                          "feed.xml go here."),
+    engine: str = typer.Option("auto", "--engine", "-e", metavar="NAME",
+                               help="Speech engine (default: chosen per language, as for "
+                               "`narrator narrate`)."),
+    voice: Optional[str] = typer.Option(None, "--voice", metavar="VOICE",
+                                        help="Voice of the engine."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", metavar="CODE",
+                                       help="Language override."),
+    bitrate: int = typer.Option(64, "--bitrate", metavar="KBPS", help=BITRATE_HELP),
+    rules: list[Path] = typer.Option([], "--rules", metavar="FILE",
+                                     help="Extra site rules file (TOML); repeatable. Editing "
+                                     "one re-narrates the articles."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
                                           help="Articles narrated at once (default: cores)."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDR",
                                                  help="Run on a Dask cluster, e.g. "
@@ -39,12 +45,17 @@ def batch_command(
     retry_failed: bool = typer.Option(False, "--retry-failed",
                                       help="Retry articles that failed before."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report on stdout."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of OUTDIR, for "
-                                           "the links in feed.xml (remembered)."),
-    feed_title: Optional[str] = typer.Option(None, "--feed-title", help="Podcast title."),
-    delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests "
-                                "to one host (more if robots.txt asks)."),
-    per_host: int = typer.Option(1, "--per-host", min=1, max=2,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (for "
+                               "scripts): no progress, no summary; the exit code tells."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL",
+                                           help="Public URL of OUTDIR, for the links in "
+                                           "feed.xml (remembered)."),
+    feed_title: Optional[str] = typer.Option(None, "--feed-title", metavar="TITLE",
+                                             help="Podcast title."),
+    delay: float = typer.Option(1.0, "--delay", min=0.0, metavar="SECONDS",
+                                help="Seconds between two requests to one host (more if "
+                                "robots.txt asks)."),
+    per_host: int = typer.Option(1, "--per-host", min=1, max=2, metavar="N",
                                  help="Requests at once per host."),
     article_timeout: float = typer.Option(900.0, "--article-timeout", min=0.0, metavar="SECONDS",
                                           help="Time one article may take; past it the article "
@@ -63,10 +74,7 @@ def batch_command(
     for path in rules:
         if not path.is_file():
             raise InputError(f"no such rules file: {path}")
-    from ..assemble import check_bitrate
     from ..batch import BatchOptions, run_batch
-
-    check_bitrate(bitrate)
 
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                            rules=tuple(str(r.resolve()) for r in rules),
@@ -75,19 +83,34 @@ def batch_command(
                            fetch_delay=delay, per_host=per_host,
                            article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    events = _BarEvents(err) if sys.stderr.isatty() else _LogEvents(err)
+    events = (_QuietEvents() if quiet else _BarEvents(err) if sys.stderr.isatty()
+              else _LogEvents(err))
     try:
         report = run_batch(source, output, options, events)
     finally:
         events.close()
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
-    else:
+    elif not quiet:
         _summary(Console(highlight=False, soft_wrap=True), report)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(130 if report.interrupted else 0 if report.ok else 1)
 
 
 # ----------------------------------------------------------------------------- progress
+
+
+class _QuietEvents:
+    def total(self, n):
+        pass
+
+    def item(self, outcome, article, detail=""):
+        pass
+
+    def message(self, text):
+        pass
+
+    def close(self):
+        pass
 
 
 class _LogEvents:
@@ -100,7 +123,7 @@ class _LogEvents:
         self.count = n
 
     def item(self, outcome, article, detail=""):
-        if outcome in ("narrated", "failed", "skipped", "still failed", "duplicate"):
+        if outcome in ("narrated", "failed", "unchanged", "still failed", "duplicate"):
             self.n += 1
         position = f"[{self.n}/{self.count}] " if self.count else ""
         line = f"{position}{outcome} {article}" + (f": {detail}" if detail else "")
@@ -135,7 +158,7 @@ class _BarEvents:
         if outcome in ("failed", "still failed", "gone", "pruned", "duplicate"):
             self.bar.console.print(f"{outcome} {article}" + (f": {detail}" if detail else ""),
                                    markup=False)
-        if outcome in ("narrated", "failed", "skipped", "still failed", "duplicate"):
+        if outcome in ("narrated", "failed", "unchanged", "still failed", "duplicate"):
             self.bar.advance(self.task)
             task = self.bar.tasks[0]
             speed = task.speed
@@ -175,6 +198,8 @@ def _summary(out: Console, report) -> None:
     if r.source_error:
         out.print(f"  source error: {r.source_error}", markup=False)
     out.print(f"feed: {r.feed}", markup=False)
+    if r.interrupted:
+        out.print("interrupted; run the same command again to resume", markup=False)
 
 
 def show_status(outdir: Path, as_json: bool) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import EngineError, UnknownEngine
+from ..errors import EngineError, UnknownEngine, UnknownVoice
 
 AUTO = "auto"
 
@@ -98,9 +98,23 @@ def choose_engine(language: str, config=None) -> tuple[str, str | None, str]:
     skipped.append(reason if reason.startswith("piper") else f"piper: {reason}")
 
     gtts_options = config.engine_options("gtts")
-    reason = _gtts_reason(gtts_options)
+    reason = _voice_reason("gtts", language) or _gtts_reason(gtts_options)
     if reason is None:
         return "gtts", None, "gTTS endpoint answers" + (f" ({'; '.join(skipped)})" if skipped else "")
     skipped.append(f"gtts: {reason}")
 
+    reason = _voice_reason("espeak", language)
+    if reason is not None:  # nothing here reads it: say so now, not when narrating
+        raise UnknownVoice(f"no engine here reads language {language!r} ("
+                           + "; ".join([*skipped, f"espeak: {reason}"]) + ")")
     return "espeak", None, "espeak-ng, offline fallback (" + "; ".join(skipped) + ")"
+
+
+def _voice_reason(name: str, language: str) -> str | None:
+    """Why engine `name` has no voice for `language`, or None (asked before any probe)."""
+    from . import engine_class
+    try:
+        engine_class(name)().default_voice(language)
+    except EngineError as exc:
+        return str(exc)
+    return None

@@ -5,8 +5,11 @@ thread-safe, so one process holds one initialised library; parallelism comes fro
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
+import signal
+import threading
 from pathlib import Path
 
 from ..errors import EngineError
@@ -26,6 +29,22 @@ _VOICES = {
     "fr": "fr", "en": "en", "en-us": "en-us", "de": "de", "es": "es", "it": "it", "pt": "pt",
     "nl": "nl", "pl": "pl", "sv": "sv", "da": "da", "nb": "nb", "fi": "fi", "ca": "ca",
 }
+
+
+@contextlib.contextmanager
+def _interrupts_held():
+    """Hold SIGINT back while espeak-ng runs in the main thread: Python would raise the
+    KeyboardInterrupt inside the synthesis callback, where it cannot propagate; held, it is
+    raised as soon as espeak_Synth returns (one utterance, milliseconds)."""
+    if (not hasattr(signal, "pthread_sigmask")
+            or threading.current_thread() is not threading.main_thread()):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
 class _Library:
@@ -93,9 +112,18 @@ class _Library:
         self._load()
 
     def _collect(self, wav, numsamples, _events):
-        if numsamples > 0:
-            self._chunks.append(ctypes.string_at(wav, numsamples * 2))
-        return 0
+        # An exception cannot cross the C library: one raised here would be printed as
+        # "Exception ignored on calling ctypes callback" and lost. Keep it, stop espeak-ng
+        # (return 1), and raise it once espeak_Synth has returned. (Ctrl-C is held off
+        # during the call instead, see _interrupts_held: it can strike at the callback's
+        # very first instruction, before any try.)
+        try:
+            if numsamples > 0:
+                self._chunks.append(ctypes.string_at(wav, numsamples * 2))
+            return 0
+        except BaseException as exc:
+            self._pending = exc
+            return 1
 
     @classmethod
     def get(cls) -> "_Library":
@@ -124,7 +152,13 @@ class _Library:
         data = text.encode("utf-8") + b"\0"
         self._chunks = []
         self._dirty = True
-        err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        self._pending = None
+        with _interrupts_held():
+            err = self.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8,
+                                        None, None)
+        if self._pending is not None:
+            pending, self._pending = self._pending, None
+            raise pending
         if err != 0:
             raise EngineError(f"espeak-ng failed on an utterance (error {err})")
         pcm = b"".join(self._chunks)
