@@ -20,7 +20,6 @@ EXIT_CODES = (
     (2, "bad usage or input: an unknown option, a page that cannot be read or has no article"),
     (3, "engine or voice: unknown, not installed here, or failed while speaking"),
     (4, "output: the audio or a file could not be written (permissions, disk full)"),
-    (5, "time limit: an article took longer than it was given"),
     (130, "interrupted (Ctrl-C)"),
 )
 EPILOG = "Exit codes:\n" + "\n".join(f"  {code:>3}  {what}" for code, what in EXIT_CODES)
