@@ -49,6 +49,9 @@ CREATE TABLE IF NOT EXISTS articles (
 );
 CREATE INDEX IF NOT EXISTS articles_source ON articles(source, key);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT);
+-- articles handed to a worker and not yet recorded: their outputs, if a kill left any, are
+-- narrator's to remove at the next start (nothing else in audio/ is deleted)
+CREATE TABLE IF NOT EXISTS pending (slug TEXT PRIMARY KEY, since REAL NOT NULL);
 """
 
 
@@ -146,6 +149,9 @@ class Catalog:
     def slugs(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT slug FROM articles WHERE slug IS NOT NULL")}
 
+    def pending_slugs(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT slug FROM pending")}
+
     def get_meta(self, name: str) -> str | None:
         found = self.db.execute("SELECT value FROM meta WHERE name = ?", (name,)).fetchone()
         return found[0] if found else None
@@ -212,6 +218,18 @@ class Catalog:
                     f"INSERT INTO articles(id, attempts, {', '.join(names)}) "
                     f"VALUES(?, 1, {', '.join('?' for _ in names)})",
                     [article_id] + [fields[n] for n in names])
+
+    def mark_pending(self, slug: str) -> None:
+        """Before a worker gets the article: its outputs may appear in audio/ from now on."""
+        self.db.execute("INSERT OR REPLACE INTO pending(slug, since) VALUES(?, ?)",
+                        (slug, time.time()))
+
+    def clear_pending(self, slugs: set[str] | None = None) -> None:
+        """After the outcome is recorded (or the leftovers removed); None: all."""
+        if slugs is None:
+            self.db.execute("DELETE FROM pending")
+        else:
+            self.db.executemany("DELETE FROM pending WHERE slug = ?", [(s,) for s in slugs])
 
     def delete(self, article_id: str) -> None:
         self.db.execute("DELETE FROM articles WHERE id = ?", (article_id,))

@@ -23,9 +23,8 @@ from xml.sax.saxutils import quoteattr as _quoteattr
 
 from .. import __version__
 from .catalog import Catalog, Row
-from .layout import AUDIO_DIR, atomic_write
+from .layout import ARTWORK_NAMES, AUDIO_DIR, FEED_NAME, atomic_write
 
-FEED_NAME = "feed.xml"
 # Characters XML 1.0 forbids (C0 controls but tab, LF, CR; surrogates; U+FFFE/FFFF): a page
 # that carries one must not make the whole feed unreadable.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -37,7 +36,6 @@ def escape(text: str) -> str:
 
 def quoteattr(text: str) -> str:
     return _quoteattr(_NOT_XML.sub("", text))
-ARTWORK_NAMES = ("artwork.jpg", "artwork.png")
 PODCAST_NS_UUID = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # Podcasting 2.0 guid
 
 

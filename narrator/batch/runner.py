@@ -3,9 +3,11 @@ parallel, record each outcome in the catalog, report what has gone, write the fe
 
 Crash safety rests on three rules: a worker renames only complete files into OUTDIR; the
 catalog records "done" only after it has checked those files; a run starts by removing what
-an interrupted run may have left (staging folder, temp files, outputs no row points to).
-So after kill -9 at any moment, running the same command again redoes exactly the articles
-whose completion was never recorded.
+an interrupted run may have left (staging folders, temp files, outputs of articles it had
+handed to a worker but never recorded). So after kill -9 at any moment, running the same
+command again redoes exactly the articles whose completion was never recorded. Nothing that
+narrator cannot prove it wrote is ever deleted, and a non-empty OUTDIR without a catalog is
+someone else's folder: refused unless adopted (--adopt).
 """
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import hashlib
 import json
 import os
 import resource
-import shutil
 import signal
 import threading
 import time
@@ -28,10 +29,10 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError, NarratorError
-from .catalog import Catalog, Row
+from .catalog import CATALOG_NAME, Catalog, Row
 from .fetch import Fetcher
-from .layout import (LOCK_NAME, STAGING_DIR, clean_stale, outputs_complete, remove_outputs,
-                     slug_for)
+from .layout import (LOCK_NAME, adoption_clashes, clean_staging, clean_stale, foreign_entries,
+                     outputs_complete, remove_outputs, slug_for)
 from .sources import Item, Loaded, article_id, open_source
 
 
@@ -48,6 +49,7 @@ class BatchOptions:
     dask_scheduler: str | None = None
     prune: bool = False
     retry_failed: bool = False
+    adopt: bool = False  # write into a non-empty OUTDIR that has no catalog (deleting nothing)
     base_url: str | None = None
     feed_title: str | None = None
     # polite fetching
@@ -159,15 +161,20 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
+    _check_outdir(outdir, options.adopt)  # before the lock file: a refused folder is untouched
     lock = _Lock(outdir)
-    catalog = Catalog(outdir)
     interrupt = threading.Event()
+    try:
+        catalog = Catalog(outdir)
+    except BaseException:
+        lock.release()
+        raise
     try:
         with _interrupt_sets(interrupt):
             report = _Run(opened, fetcher, outdir, options, events, catalog, executor,
                           interrupt).run()
     finally:  # also on Ctrl-C: the workers have stopped, what they staged is of no use
-        shutil.rmtree(outdir / STAGING_DIR, ignore_errors=True)
+        clean_staging(outdir)
         catalog.close()
         lock.release()
     report.wall_seconds = round(time.perf_counter() - started, 3)
@@ -193,6 +200,26 @@ def _interrupt_sets(event: threading.Event):
         yield
     finally:
         signal.signal(signal.SIGINT, previous)
+def _check_outdir(outdir: Path, adopt: bool) -> None:
+    """OUTDIR is narrator's when it has a catalog or holds nothing (but a lock file or the
+    publisher's artwork); any other folder is refused, unless adopted."""
+    if (outdir / CATALOG_NAME).is_file():
+        return
+    foreign = foreign_entries(outdir)
+    if not foreign:
+        return
+    if not adopt:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3
+                                          else "")
+        raise InputError(f"{outdir} is not empty ({shown}) and is not a narrator batch folder "
+                         f"(no {CATALOG_NAME}): give a new or empty folder, or --adopt to add "
+                         f"narrator's files beside these (it never deletes files it did not "
+                         f"write)")
+    clashes = adoption_clashes(outdir)
+    if clashes:
+        raise InputError(f"cannot adopt {outdir}: narrator would overwrite its "
+                         f"{', '.join(clashes)}; move {'it' if len(clashes) == 1 else 'them'} "
+                         f"away first")
 
 
 class _Run:
@@ -217,7 +244,9 @@ class _Run:
 
     def run(self) -> Report:
         report = self.report
-        report.cleaned = clean_stale(self.outdir, self.catalog.slugs())
+        report.cleaned = clean_stale(self.outdir, self.catalog.slugs(),
+                                     self.catalog.pending_slugs())
+        self.catalog.clear_pending()
         self.events.total(self.total)
         if self.executor is None:
             self.executor = _make_executor(self.options)
@@ -277,7 +306,8 @@ class _Run:
         catalog knowing it."""
         self.report.interrupted = True
         self.executor.terminate()
-        self.report.cleaned += clean_stale(self.outdir, self.catalog.slugs())
+        self.report.cleaned += clean_stale(self.outdir, self.catalog.slugs(),
+                                           self.catalog.pending_slugs())
 
     def _start_load(self, item: Item, loader: ThreadPoolExecutor, loads: deque) -> None:
         """Read or fetch a page, unless the source says it has not changed since the
@@ -370,6 +400,7 @@ class _Run:
             self._submit(self.ready.popleft(), jobs)
 
     def _submit(self, job: dict, jobs: dict) -> None:
+        self.catalog.mark_pending(job["slug"])  # before any file of it can reach audio/
         future = self.executor.submit(job)
         job["generation"] = getattr(self.executor, "generation", 0)
         jobs[future] = job
@@ -409,6 +440,9 @@ class _Run:
             self.catalog.record_done(id=article, source=self.source_name, key=job["key"],
                                      content_hash=job["hash"], settings_hash=self.settings,
                                      slug=job["slug"], result=result)
+            # Its row now names its files. A failure stays pending: whatever it may have put
+            # in audio/ is removed at the next start, unless a row names that slug.
+            self.catalog.clear_pending({job["slug"]})
             self.report.narrated += 1
             self.report.audio_seconds += result.get("duration") or 0.0
             self.events.item("narrated", article, f"{result.get('duration', 0):.0f} s of audio"

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..errors import NarratorError, TimeLimitError
 from ..timelimit import limit as time_limit
-from .layout import OUTPUT_SUFFIXES, STAGING_DIR, publish
+from .layout import OUTPUT_SUFFIXES, publish, staging_folder
 
 
 def _cpu() -> float:
@@ -43,7 +43,7 @@ def narrate_job(job: dict) -> dict:
     cpu_started, wait_started = _cpu(), _runqueue_wait()
     outdir = Path(job["outdir"])
     slug = job["slug"]
-    staging = outdir / STAGING_DIR / f"{slug}.{uuid.uuid4().hex[:12]}"
+    staging = staging_folder(outdir, slug, uuid.uuid4().hex[:12])
     result: dict = {"id": job["id"], "ok": False}
     stages: dict = {}
     narration = None

@@ -44,6 +44,8 @@ def batch_command(
     prune: bool = typer.Option(False, "--prune", help="Remove articles gone from the source."),
     retry_failed: bool = typer.Option(False, "--retry-failed",
                                       help="Retry articles that failed before."),
+    adopt: bool = typer.Option(False, "--adopt", help="Use a non-empty OUTDIR that has no "
+                               "narrator catalog (narrator adds its files, deletes none)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report on stdout."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (for "
                                "scripts): no progress, no summary; the exit code tells."),
@@ -79,7 +81,8 @@ def batch_command(
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                            rules=tuple(str(r.resolve()) for r in rules),
                            workers=workers, dask_scheduler=dask_scheduler, prune=prune,
-                           retry_failed=retry_failed, base_url=base_url, feed_title=feed_title,
+                           retry_failed=retry_failed, adopt=adopt, base_url=base_url,
+                           feed_title=feed_title,
                            fetch_delay=delay, per_host=per_host,
                            article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
