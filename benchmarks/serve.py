@@ -10,6 +10,12 @@
    fetching the audio with Range requests of --range-bytes at random offsets (as browsers
    do when seeking), and checks every answer is a 206 of the right length.
 Prints requests/s, MB/s, p50 / p90 / p99 / max latency and the server's CPU time per request.
+4. Registered sites (issue 14): a publisher site on 127.0.0.1 serves --site-page (the seed);
+   the server registers it. Measures the time from a reader's first GET /v1/pages to playable
+   audio (the first bytes of the MP3), polling every 50 ms, and when a player polling as
+   player.js does (the server's retry_after hints) would show it; then --clients readers asking
+   /v1/pages for that known page for --seconds (per-client limits off for this run: one
+   machine plays all the readers).
 The load generator (asyncio streams, a minimal HTTP/1.1 client, one keep-alive connection per
 client) runs in this process, so on a small machine it shares the CPU with the server.
 """
@@ -40,13 +46,14 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_server(data: Path) -> tuple[subprocess.Popen, str]:
+def start_server(data: Path, *extra: str, env: dict | None = None
+                 ) -> tuple[subprocess.Popen, str]:
     port = free_port()
     env = {**os.environ, "NARRATOR_API_TOKEN": TOKEN,
-           "NARRATOR_CACHE_DIR": str(data.parent / "cache")}
+           "NARRATOR_CACHE_DIR": str(data.parent / "cache"), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "narrator", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--data", str(data)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--port", str(port), "--data", str(data), "--quiet", *extra],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):
         try:
@@ -182,6 +189,124 @@ async def load(url: str, id: str, clients: int, seconds: float, span: int, pid: 
               f"{own:.1f} s (same machine)")
 
 
+class Publisher:
+    """The publisher's site: one article page, on 127.0.0.1."""
+
+    def __init__(self, html: bytes, path: str = "/2026/11/mel-resilience"):
+        import http.server
+        import threading
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                found = self.path == path
+                self.send_response(200 if found else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(html) if found else 0))
+                self.end_headers()
+                if found:
+                    self.wfile.write(html)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.origin = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.url = self.origin + path
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+
+async def widget(c: httpx.AsyncClient, page_url: str, started: float) -> float:
+    """Polls as the player does (player.js `later`): the server's retry_after, at least
+    0.5 s and a twentieth of the wait so far. Returns when it would show the player."""
+    delay = 0.0
+    while True:
+        body = (await c.get("/v1/pages", params={"url": page_url})).json()
+        if body["status"] != "preparing":
+            return time.perf_counter() - started
+        waited = time.perf_counter() - started
+        delay = body.get("retry_after") or min(60.0, delay * 1.6 if delay else 2.0)
+        await asyncio.sleep(min(60.0, max(0.5, waited / 20, delay)))
+
+
+async def first_listen(url: str, page_url: str) -> None:
+    async with httpx.AsyncClient(base_url=url, timeout=60) as c:
+        started = time.perf_counter()
+        first = await c.get("/v1/pages", params={"url": page_url})
+        answered = time.perf_counter() - started
+        shown = asyncio.create_task(widget(c, page_url, started))
+        while True:
+            body = (await c.get("/v1/pages", params={"url": page_url})).json()
+            if body["status"] != "preparing":
+                break
+            await asyncio.sleep(0.05)
+        ready = time.perf_counter() - started
+        if body["status"] != "ready":
+            raise SystemExit(f"FAIL: the page was not narrated: {body}")
+        audio = await c.get(body["links"]["audio"], headers={"Range": "bytes=0-65535"})
+        playable = time.perf_counter() - started
+        if audio.status_code != 206:
+            raise SystemExit(f"FAIL: audio answered {audio.status_code}")
+        seen = await shown
+    print(f"reader's first request -> playable audio ({body['duration']:.0f} s of audio): "
+          f"{playable:.2f} s (first answer {first.status_code} in {answered * 1000:.0f} ms, "
+          f"narrated at {ready:.2f} s); a player polling as player.js does shows it at "
+          f"{seen:.2f} s")
+
+
+async def pages_load(url: str, page_url: str, clients: int, seconds: float, pid: int) -> None:
+    from urllib.parse import quote
+
+    path = "/v1/pages?url=" + quote(page_url, safe="")
+    host, port = url.removeprefix("http://").split(":")
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def reader() -> None:
+        conn = Connection(host, int(port))
+        try:
+            await conn.get(path, {})
+            while time.perf_counter() < deadline:
+                t0 = time.perf_counter()
+                status, _, body = await conn.get(path, {})
+                latencies.append(time.perf_counter() - t0)
+                if status != 200 or b'"ready"' not in body:
+                    errors.append(f"{status} {body[:80]!r}")
+        finally:
+            conn.close()
+
+    cpu_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    deadline = started + seconds
+    await asyncio.gather(*[reader() for _ in range(clients)])
+    wall = time.perf_counter() - started
+    cpu_after = cpu_seconds(pid)
+    ms = [x * 1000 for x in latencies]
+    print(f"{clients} readers x {seconds:.0f} s asking GET /v1/pages for the known page:")
+    print(f"  requests: {len(latencies)} ({len(latencies) / wall:.0f} req/s), errors: "
+          f"{len(errors)}" + (f" (first: {errors[0]})" if errors else ""))
+    print(f"  latency ms: p50 {pct(ms, 50):.1f}  p90 {pct(ms, 90):.1f}  p99 {pct(ms, 99):.1f}"
+          f"  max {max(ms):.1f}")
+    if cpu_before is not None and cpu_after is not None and latencies:
+        print(f"  server process CPU: {1000 * (cpu_after - cpu_before) / len(latencies):.2f} ms"
+              f" per request")
+
+
+def sites(args) -> None:
+    publisher = Publisher(args.site_page.read_bytes())
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        config.write_text(f'[server.pages]\nclient_rate = 0\n[[server.sites]]\n'
+                          f'origin = "{publisher.origin}"\n')
+        proc, url = start_server(Path(tmp) / "data", "--allow-net", "127.0.0.1/32",
+                                 env={"NARRATOR_CONFIG": str(config)})
+        try:
+            asyncio.run(first_listen(url, publisher.url))
+            asyncio.run(pages_load(url, publisher.url, args.clients, args.seconds, proc.pid))
+        finally:
+            proc.terminate()
+            proc.wait(10)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--clients", type=int, default=50)
@@ -189,8 +314,15 @@ def main() -> None:
     ap.add_argument("--range-bytes", type=int, default=65536)
     ap.add_argument("--posts", type=int, default=20)
     ap.add_argument("--page", type=Path, default=ROOT / "samples" / "en-city-heat.html")
+    ap.add_argument("--site-page", type=Path, default=ROOT / "samples" / "mel-resilience.html")
+    ap.add_argument("--only", choices=("audio", "sites"), help="run one part only")
     args = ap.parse_args()
-    print(f"machine: {os.cpu_count()} CPU(s); python {sys.version.split()[0]}")
+    print(f"machine: {os.cpu_count()} CPU(s); python {sys.version.split()[0]}; load average "
+          f"{os.getloadavg()[0]:.1f}")
+    if args.only != "audio":
+        sites(args)
+    if args.only == "sites":
+        return
     with tempfile.TemporaryDirectory() as tmp:
         proc, url = start_server(Path(tmp) / "data")
         try:

@@ -19,6 +19,11 @@ The config file is TOML, read from `NARRATOR_CONFIG` or else `~/.config/narrator
     max_size = "2 GB"                    # or a number of bytes
     enabled = true
 
+    [feed]                               # a batch's podcast feed (OUTDIR/feed.xml)
+    title = "Our articles, read aloud"
+    author = "Example Newsroom"
+    language = "fr"
+
     [voices]
     dir = "~/.local/share/narrator/voices"
     url = "https://huggingface.co/rhasspy/piper-voices/resolve/main"  # `voices install` source
@@ -102,6 +107,7 @@ class Config:
     cache_enabled: bool = True
     voices_dir: Path = field(default_factory=default_voices_dir)
     piper_voices_url: str = DEFAULT_PIPER_VOICES_URL
+    feed: dict = field(default_factory=dict)  # title, author, language of a batch's feed
 
     def language(self, language: str) -> LanguageConfig:
         return self.languages.get(language, LanguageConfig())
@@ -161,6 +167,11 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
 
     cache = _table(data, "cache", where)
     voices = _table(data, "voices", where)
+    feed = _table(data, "feed", where)
+    unknown = set(feed) - {"title", "author", "language"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) in [feed]: {', '.join(sorted(unknown))}")
+    feed = {k: _str(v, f"feed.{k}") for k, v in feed.items() if v}
     cache_dir = (os.environ.get("NARRATOR_CACHE_DIR") or _str(cache.get("dir"), "cache.dir"))
     voices_dir = (os.environ.get("NARRATOR_VOICES_DIR") or _str(voices.get("dir"), "voices.dir"))
     max_size = cache.get("max_size", cache.get("max_bytes", DEFAULT_CACHE_BYTES))
@@ -179,6 +190,7 @@ def load_config(path: str | os.PathLike | None = None) -> Config:
         voices_dir=Path(voices_dir).expanduser() if voices_dir else default_voices_dir(),
         piper_voices_url=(os.environ.get("NARRATOR_PIPER_VOICES_URL")
                           or _str(voices.get("url"), "voices.url") or DEFAULT_PIPER_VOICES_URL),
+        feed=feed,
     )
 
 

@@ -2,6 +2,8 @@
 below the HTTP layer."""
 from __future__ import annotations
 
+import email.utils
+import hashlib
 import http.server
 import os
 import socket
@@ -198,3 +200,75 @@ def article_html(title: str, sections: list[tuple[str | None, list[str]]], lang:
     return (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>{title}'
             f'</title></head><body><header><nav>Home</nav></header><main><article>'
             + "\n".join(body) + "</article></main><footer>Footer</footer></body></html>")
+
+
+class PublisherSite:
+    """A publisher's site on loopback: path -> HTML (editable while it runs), with ETag and
+    Last-Modified on each page and 304 answers to conditional requests, as web servers and
+    CDNs give. `log` holds (path, status, If-None-Match) for every request."""
+
+    def __init__(self, pages: dict[str, str], host: str = "127.0.0.1", delay: float = 0.0):
+        self.pages = dict(pages)
+        self.modified: dict[str, float] = {path: time.time() - 3600 for path in pages}
+        self.redirects: dict[str, str] = {}
+        self.log: list[tuple[str, int, str | None]] = []
+        self.delay = delay
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                time.sleep(outer.delay)
+                path = self.path
+                inm = self.headers.get("If-None-Match")
+                if path in outer.redirects:
+                    outer.log.append((path, 302, inm))
+                    self.send_response(302)
+                    self.send_header("Location", outer.redirects[path])
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                html = outer.pages.get(path)
+                if html is None:
+                    outer.log.append((path, 404, inm))
+                    self.send_response(404)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                body = html.encode("utf-8")
+                etag = '"%s"' % hashlib.sha256(body).hexdigest()[:16]
+                status = 304 if inm == etag else 200
+                outer.log.append((path, status, inm))
+                self.send_response(status)
+                self.send_header("ETag", etag)
+                self.send_header("Last-Modified", email.utils.formatdate(
+                    outer.modified.get(path, 0.0), usegmt=True))
+                self.send_header("Cache-Control", "no-cache")
+                if status == 200:
+                    self.send_header("Content-Type", "text/html; charset=utf-8")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                else:
+                    self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer((host, 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.origin = f"http://{host}:{self.port}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def edit(self, path: str, html: str) -> None:
+        self.pages[path] = html
+        self.modified[path] = time.time()
+
+    def fetched(self, path: str) -> list[tuple[int, str | None]]:
+        return [(status, inm) for p, status, inm in self.log if p == path]
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -9,6 +9,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import feedparser
@@ -130,7 +131,9 @@ def test_feed_lists_every_article_with_enclosure_chapters_and_transcript(first_r
     assert not parsed.bozo, parsed.bozo_exception
     catalog = rows(outdir)
     assert len(parsed.entries) == len(catalog) == ARTICLES
-    assert parsed.feed.language in ("en", "fr")
+    languages = Counter(r["language"] for r in catalog.values())
+    top, n = languages.most_common(1)[0]  # a mixed archive: the majority's, else "mul"
+    assert parsed.feed.language == (top if 2 * n > ARTICLES else "mul"), languages
     assert parsed.feed.image.href.endswith("artwork.png")
     assert (outdir / "artwork.png").read_bytes().startswith(b"\x89PNG")
     by_title = {r["title"]: r for r in catalog.values()}

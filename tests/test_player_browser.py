@@ -265,6 +265,126 @@ def test_hostile_article_text_is_shown_as_text(served, page):
     page.screenshot(path=str(ARTIFACTS / "player-hostile-article.png"), full_page=True)
 
 
+# ----------------------------------------------------------------------------- issue 13
+
+
+def test_the_listen_button_is_a_toggle_with_a_stable_name_and_its_state(served, page):
+    page.goto(f"{served['srv'].url}/embed/{served['ids']['fr']}")
+    listen = page.locator(".nr-listen")
+    listen.wait_for()
+    named = page.get_by_role("button", name="Écouter cet article", exact=True)
+    assert named.count() == 1
+    assert listen.get_attribute("aria-pressed") == "false"
+    listen.click()
+    wait_time_past(page, 0.3)
+    page.wait_for_function("() => document.querySelector('.nr-listen')"
+                           ".getAttribute('aria-pressed') === 'true'")
+    assert named.count() == 1  # the name says what the button is, aria-pressed its state
+    listen.click()
+    page.wait_for_function("() => document.querySelector('.nr audio').paused")
+    page.wait_for_function("() => document.querySelector('.nr-listen')"
+                           ".getAttribute('aria-pressed') === 'false'")
+    page.locator(".nr-play").click()  # started elsewhere: the top button follows
+    page.wait_for_function("() => document.querySelector('.nr-listen')"
+                           ".getAttribute('aria-pressed') === 'true'")
+    assert not page.errors
+
+
+def test_end_seeks_to_the_narration_end_not_past_it(served, page):
+    meta = served["client"].get(
+        f"/v1/narrations/{served['ids']['article']}/chapters.json").json()
+    duration = meta["narrator"]["duration"]
+    page.add_init_script("""(() => {  // records every position the player asks for
+        const d = Object.getOwnPropertyDescriptor(HTMLMediaElement.prototype, 'currentTime');
+        window.__seeks = [];
+        Object.defineProperty(HTMLMediaElement.prototype, 'currentTime', {
+            get() { return d.get.call(this); },
+            set(v) { window.__seeks.push(v); d.set.call(this, v); }});
+    })()""")
+    page.goto(f"{served['srv'].url}/embed/{served['ids']['article']}")
+    page.locator(".nr-listen").click()
+    wait_time_past(page, 0.3)
+    page.evaluate("document.querySelector('.nr audio').pause()")
+    slider = page.locator(".nr-progress")
+    slider.focus()
+    page.evaluate("window.__seeks = []")
+    page.keyboard.press("End")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__seeks") == [pytest.approx(duration, abs=0.01)]
+    state = audio_state(page)
+    assert state["t"] <= duration + 0.01, (state, duration)
+    assert state["t"] >= duration - 0.5
+    assert slider.get_attribute("aria-valuemax") == str(round(duration))
+    assert slider.get_attribute("aria-valuenow") == str(round(duration))
+    assert page.locator(".nr-time").inner_text().endswith(
+        f"{int(duration) // 60}:{int(duration) % 60:02d}")
+    page.keyboard.press("ArrowRight")  # past the end stays at the end
+    assert audio_state(page)["t"] <= duration + 0.01
+
+
+def _frame_page(served, height: int, *, listener: bool) -> str:
+    srv = served["srv"].url
+    script = ""
+    if listener:  # the snippet README gives for resizing (narrator/server/embed.py)
+        from narrator.server.embed import resize_listener
+        script = resize_listener(srv)
+    return (f'<!doctype html><html><body style="margin:0"><h1>Story</h1>'
+            f'<iframe id="f" src="{srv}/embed/{served["ids"]["article"]}" title="Audio" '
+            f'style="width:640px;height:{height}px;border:0"></iframe>{script}</body></html>')
+
+
+@pytest.mark.parametrize("height", [400, 300])
+def test_expanded_player_fits_a_common_iframe_height(served, page, height):
+    publisher = PageServer({"/framed": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                        _frame_page(served, height, listener=False).encode())})
+    try:
+        page.goto(publisher.url + "/framed")
+        frame = page.frame_locator("#f")
+        frame.locator(".nr-listen").click()
+        frame.locator(".nr-cue").first.wait_for()
+        inner = page.frame(url=lambda u: "/embed/" in u)
+        inner.wait_for_timeout(300)
+        fit = inner.evaluate("""() => {
+            const r = (s) => document.querySelector(s).getBoundingClientRect();
+            return {scroll: document.documentElement.scrollHeight, inner: innerHeight,
+                    controls: r('.nr-controls').bottom, transcript: r('.nr-transcript'),
+                    chapters: r('.nr-chapters')}; }""")
+        assert fit["inner"] == height
+        assert fit["scroll"] <= height, fit  # nothing cut off below the frame
+        assert fit["controls"] <= height
+        assert fit["transcript"]["bottom"] <= height and fit["transcript"]["height"] >= 40, fit
+        assert fit["chapters"]["height"] >= 24, fit
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / f"player-iframe-{height}.png"))
+    finally:
+        publisher.close()
+
+
+def test_the_iframe_grows_to_the_player_through_postmessage(served, page):
+    publisher = PageServer({"/framed": (200, {"Content-Type": "text/html; charset=utf-8"},
+                                        _frame_page(served, 120, listener=True).encode())})
+    try:
+        page.goto(publisher.url + "/framed")
+        frame = page.frame_locator("#f")
+        frame.locator(".nr-listen").wait_for()
+        collapsed = page.evaluate("document.getElementById('f').getBoundingClientRect().height")
+        assert collapsed < 120  # shrunk to the closed player
+        frame.locator(".nr-listen").click()
+        page.wait_for_function("document.getElementById('f').getBoundingClientRect().height"
+                               " > 300")
+        inner = page.frame(url=lambda u: "/embed/" in u)
+        inner.wait_for_timeout(300)
+        fit = inner.evaluate("() => ({scroll: document.documentElement.scrollHeight,"
+                             " inner: innerHeight, h: document.querySelector('.nr')"
+                             ".getBoundingClientRect().height})")
+        assert fit["scroll"] <= fit["inner"] and abs(fit["inner"] - fit["h"]) <= 2, fit
+        assert not page.errors
+    finally:
+        publisher.close()
+
+
+# The last test: it stops the module's server.
+
 def test_embed_snippet_works_without_a_server(served, page, tmp_path):
     folder = served["data"] / "narrations" / served["ids"]["article"]
     out = tmp_path / "site" / "snippet.html"

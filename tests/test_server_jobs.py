@@ -103,7 +103,7 @@ def test_a_page_without_an_article_fails_with_a_reason_and_can_be_retried(counte
     assert state["status"] == "failed" and state["error"]
     assert "internal error" not in state["error"]
     assert counted.client.get(f"/v1/narrations/{id}/audio.mp3").status_code == 404
-    assert counted.client.get(f"/embed/{id}").status_code == 503
+    assert counted.client.get(f"/embed/{id}").status_code == 404  # failed: final, no refresh
     retry = counted.client.post("/v1/narrations", json={"html": empty}, headers=AUTH).json()
     assert retry["id"] == id and retry["status"] in ("queued", "running", "failed")
     assert wait_done(counted.client, id)["attempts"] == 2

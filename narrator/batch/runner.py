@@ -51,7 +51,9 @@ class BatchOptions:
     retry_failed: bool = False
     adopt: bool = False  # write into a non-empty OUTDIR that has no catalog (deleting nothing)
     base_url: str | None = None
-    feed_title: str | None = None
+    feed_title: str | None = None  # the feed's channel; each remembered in the catalog
+    feed_author: str | None = None
+    feed_language: str | None = None
     # polite fetching
     fetch_delay: float = 1.0
     per_host: int = 1
@@ -473,17 +475,29 @@ class _Run:
                 self.events.item("gone", row.id, "no longer in the source (--prune removes it)")
 
     def _finish(self) -> None:
+        from ..config import ConfigError, load_config
         from .feed import write_feed
 
-        base_url = self.options.base_url or self.catalog.get_meta("base_url")
-        if self.options.base_url:
-            self.catalog.set_meta("base_url", self.options.base_url)
-        if self.options.feed_title:
-            self.catalog.set_meta("feed_title", self.options.feed_title)
+        given = {"base_url": self.options.base_url, "feed_title": self.options.feed_title,
+                 "feed_author": self.options.feed_author,
+                 "feed_language": self.options.feed_language}
+        for key, value in given.items():  # remembered for the next runs on this OUTDIR
+            if value:
+                self.catalog.set_meta(key, value)
+        try:
+            configured = load_config().feed
+        except ConfigError:
+            configured = {}
+
+        def setting(key: str) -> str | None:
+            return self.catalog.get_meta(f"feed_{key}") or configured.get(key)
+
         self.report.catalog_audio_seconds = sum(
             row.duration or 0.0 for row in self.catalog.published_rows())
-        self.report.feed = str(write_feed(self.catalog, self.outdir, base_url=base_url,
-                                          title=self.catalog.get_meta("feed_title")))
+        self.report.feed = str(write_feed(self.catalog, self.outdir,
+                                          base_url=self.catalog.get_meta("base_url"),
+                                          title=setting("title"), author=setting("author"),
+                                          language=setting("language")))
 
 
 def _make_executor(options: BatchOptions):

@@ -4,6 +4,7 @@ forms read naturally (a source folder literally named "status" is `./status`).""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import Optional
@@ -13,6 +14,8 @@ from rich.console import Console
 
 from ..errors import InputError
 from .narrate import BITRATE_HELP
+
+_LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
 
 def batch_command(
@@ -52,8 +55,18 @@ def batch_command(
     base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL",
                                            help="Public URL of OUTDIR, for the links in "
                                            "feed.xml (remembered)."),
-    feed_title: Optional[str] = typer.Option(None, "--feed-title", metavar="TITLE",
-                                             help="Podcast title."),
+    feed_title: Optional[str] = typer.Option(None, "--title", "--feed-title", metavar="TITLE",
+                                             help="The feed's title (remembered; default: the "
+                                             "site's name, or a neutral one for several "
+                                             "sites)."),
+    feed_author: Optional[str] = typer.Option(None, "--author", metavar="NAME",
+                                              help="The feed's author (remembered; default: "
+                                              "the site, or the sites)."),
+    feed_language: Optional[str] = typer.Option(None, "--language", metavar="CODE",
+                                                help="The feed's language, e.g. fr "
+                                                "(remembered; default: most articles' "
+                                                "language, 'mul' if none has a majority). "
+                                                "--lang sets the narration's."),
     delay: float = typer.Option(1.0, "--delay", min=0.0, metavar="SECONDS",
                                 help="Seconds between two requests to one host (more if "
                                 "robots.txt asks)."),
@@ -78,11 +91,16 @@ def batch_command(
             raise InputError(f"no such rules file: {path}")
     from ..batch import BatchOptions, run_batch
 
+    if feed_language is not None and not _LANGUAGE.match(feed_language):
+        raise InputError(f"--language must be a language code such as fr or en-GB, not "
+                         f"{feed_language!r}")
+
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                            rules=tuple(str(r.resolve()) for r in rules),
                            workers=workers, dask_scheduler=dask_scheduler, prune=prune,
                            retry_failed=retry_failed, adopt=adopt, base_url=base_url,
-                           feed_title=feed_title,
+                           feed_title=feed_title, feed_author=feed_author,
+                           feed_language=feed_language,
                            fetch_delay=delay, per_host=per_host,
                            article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)

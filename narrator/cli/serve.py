@@ -2,10 +2,13 @@
 self-contained player snippet for one MP3, no server needed)."""
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import logging
 import os
+import socket
+import sys
 import tomllib
 from pathlib import Path
 from typing import Optional
@@ -21,7 +24,8 @@ _TLAN = {"fre": "fr", "fra": "fr", "eng": "en", "ger": "de", "deu": "de", "spa":
 
 
 def _server_config() -> dict:
-    """The optional [server] table of the config file: fetch_allow, cors_origins, workers."""
+    """The optional [server] table of the config file: fetch_allow, cors_origins, workers,
+    public_url, [server.pages] (limits of /v1/pages) and [[server.sites]]."""
     from ..config import user_config_path
 
     path = user_config_path()
@@ -53,6 +57,15 @@ def serve_command(
     job_timeout: float = typer.Option(900.0, "--job-timeout", min=0.0, metavar="SECONDS",
                                       help="Time one narration may take before its job fails "
                                       "(0: no limit)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No access log and no line per "
+                               "job (warnings and errors still print)."),
+    site: list[str] = typer.Option([], "--site", metavar="ORIGIN", help="A site whose pages "
+                                   "readers' players may have narrated (GET /v1/pages), e.g. "
+                                   "https://www.example.org; repeatable. More settings: "
+                                   "[[server.sites]] in the config file."),
+    public_url: Optional[str] = typer.Option(None, "--public-url", help="This server's public "
+                                             "address, for the links in site feeds (default: "
+                                             "the address each request came to)."),
 ) -> None:
     """Run the narration service: HTTP API, job queue, audio and the web player."""
     import uvicorn
@@ -60,6 +73,8 @@ def serve_command(
     from ..engines import engine_class
     from ..server import create_app
     from ..server.fetch import Fetcher, parse_networks
+    from ..server.pages import PageLimits
+    from ..server.sites import Sites
 
     token = os.environ.get(TOKEN_ENV) or None
     if token is None and not no_auth:
@@ -72,12 +87,92 @@ def serve_command(
     config = _server_config()
     nets = parse_networks([*config.get("fetch_allow", []), *allow_net])
     origins = [*config.get("cors_origins", []), *cor_list(cors_origin)]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = create_app(data, token, engine, workers=workers or int(config.get("workers", 1)),
-                     fetcher=Fetcher(allow_networks=nets), cors_origins=origins,
-                     job_timeout=job_timeout or None)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False,
-                proxy_headers=False, server_header=False)
+    sites = Sites.load(site, config.get("sites", []), where="[[server.sites]]")
+    _check_sites(sites, engine)
+    pages_table = config.get("pages", {})
+    if not isinstance(pages_table, dict):
+        raise InputError("[server.pages] must be a table")
+    public_url = public_url or config.get("public_url")
+    _setup_logging(quiet)
+    sock = listen(host, port)  # a port in use is one error line, before anything starts
+    jobs_at_once = workers or int(config.get("workers", 1))
+    try:
+        app = create_app(data, token, engine, workers=jobs_at_once,
+                         fetcher=Fetcher(allow_networks=nets), cors_origins=origins,
+                         job_timeout=job_timeout or None, access_log=not quiet,
+                         sites=sites, page_limits=PageLimits.from_table(pages_table),
+                         public_url=public_url)
+    except BaseException:
+        sock.close()
+        raise
+    bound_host, bound_port = sock.getsockname()[:2]
+    shown = f"[{bound_host}]" if ":" in bound_host else bound_host
+    sys.stderr.write(f"narrator: listening on http://{shown}:{bound_port}, data "
+                     f"{data.resolve()}, engine {engine}, {jobs_at_once} worker"
+                     f"{'s' if jobs_at_once != 1 else ''}"
+                     + (f", sites {' '.join(s.origin for s in sites)}" if sites else "") + "\n")
+    sys.stderr.flush()
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
+                                           proxy_headers=False, server_header=False))
+    server.run(sockets=[sock])
+
+
+def _check_sites(sites, engine: str) -> None:
+    """Each site's engine and voice, now rather than in its first narration."""
+    from ..engines import engine_class
+    from ..errors import EngineError
+    from ..server.voicecheck import check_voice
+
+    for site in sites:
+        name = site.engine or engine
+        engine_class(name)
+        if site.voice:
+            try:
+                check_voice(name, site.voice, None)
+            except EngineError as exc:
+                raise InputError(f"site {site.origin}: {exc}") from None
+
+
+def _setup_logging(quiet: bool) -> None:
+    """Job lines as `TIME message`; the access log as its own format says, on stdout."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%Y-%m-%d %H:%M:%S"))
+    server_log = logging.getLogger("narrator.server")
+    server_log.addHandler(handler)
+    server_log.setLevel(logging.WARNING if quiet else logging.INFO)
+    server_log.propagate = False
+    access = logging.getLogger("narrator.access")
+    out = logging.StreamHandler(sys.stdout)
+    out.setFormatter(logging.Formatter("%(message)s"))
+    access.addHandler(out)
+    access.setLevel(logging.WARNING if quiet else logging.INFO)
+    access.propagate = False
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """The server's listening socket, or one clear InputError (port in use, no such address,
+    a privileged port)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror as exc:
+        raise InputError(f"cannot listen on --host {host}: {exc.strerror}") from None
+    family, _, _, _, address = infos[0]
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise InputError(f"port {port} on {host} is already in use (another server?); "
+                             f"choose another --port") from None
+        if exc.errno == errno.EACCES:
+            raise InputError(f"no permission to listen on port {port} of {host} (ports under "
+                             f"1024 need privileges)") from None
+        raise InputError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.set_inheritable(True)
+    return sock
 
 
 def cor_list(values: list[str]) -> list[str]:

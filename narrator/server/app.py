@@ -1,11 +1,14 @@
 """The HTTP face: `create_app(data_dir, token, engine, ...)` returns the FastAPI application.
 
     POST /v1/narrations              {"url": ...} or {"html": ..., "url": optional} + options
+    GET  /v1/narrations              the jobs, newest first (token; ?status=, ?limit=, ?cursor=)
     GET  /v1/narrations/{id}         status, progress, error, links
+    DELETE /v1/narrations/{id}       a job that is not running, and its files (token)
     GET  /v1/narrations/{id}/{file}  audio.mp3 | chapters.json | chapters.vtt | transcript.vtt
                                      | meta.json  (Range, ETag, Cache-Control; open CORS)
     GET  /embed/{id}                 the player page (strict CSP), iframe-able
     GET  /static/player.js|css       the widget for a publisher's own page
+    /v1/pages, /v1/hooks/webflow, /sites/{host}/...   registered sites (pages_api.py)
 """
 from __future__ import annotations
 
@@ -18,17 +21,25 @@ import re
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable, Iterable
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from ..assemble import check_bitrate
-from ..errors import InputError, NarratorError
+from ..errors import EngineError, InputError, NarratorError
 from . import embed
+from .accesslog import AccessLog
 from .fetch import Fetcher
 from .files import confined, file_response
-from .jobs import SIDE_FILES, Job, JobStore, WorkerPool, lock_data_folder, valid_id
+from .jobs import (SIDE_FILES, STATUSES, Job, JobStore, WorkerPool, lock_data_folder,
+                   valid_id)
+from .pages import PageLimits, PageService
+from .pages_api import add_page_routes
+from .pagestore import PageStore
+from .sites import SiteFetcher, Sites
+from .voicecheck import check_voice
 
 log = logging.getLogger("narrator.server")
 
@@ -57,14 +68,17 @@ class CORS:
     """Same origin for the API unless origins are configured; audio, sidecars, the widget open.
     Also adds the headers every response carries."""
 
-    def __init__(self, app, api_origins: Iterable[str]):
+    def __init__(self, app, api_origins: Iterable[str], page_origins: Iterable[str] = ()):
         self.app = app
         self.api_origins = set(api_origins)
+        self.page_origins = set(page_origins)  # registered sites: their pages ask /v1/pages
 
     def _policy(self, path: str, origin: str) -> str | None:
         parts = path.strip("/").split("/")
         if parts[0] == "static" or (parts[:2] == ["v1", "narrations"] and len(parts) == 4):
             return "*"
+        if parts == ["v1", "pages"] and origin in self.page_origins:
+            return origin
         if parts[0] == "v1" and ("*" in self.api_origins or origin in self.api_origins):
             return origin
         return None
@@ -77,7 +91,7 @@ class CORS:
         allow = self._policy(scope["path"], origin) if origin else None
         if allow and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             hdrs = [(b"access-control-allow-origin", allow.encode()),
-                    (b"access-control-allow-methods", b"GET, HEAD, POST, OPTIONS"),
+                    (b"access-control-allow-methods", b"GET, HEAD, POST, DELETE, OPTIONS"),
                     (b"access-control-allow-headers",
                      b"Authorization, Content-Type, Range, If-None-Match, If-Range"),
                     (b"access-control-max-age", b"600"), (b"vary", b"Origin")]
@@ -108,8 +122,12 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                workers: int = 1, synth_workers: int | None = None,
                fetcher: Fetcher | None = None, runner: Callable | None = None,
                cors_origins: Iterable[str] = (), frame_ancestors: str = "*",
-               start_workers: bool = True, job_timeout: float | None = 900.0) -> FastAPI:
-    """`token` None means no authentication (only with `--no-auth`)."""
+               start_workers: bool = True, job_timeout: float | None = 900.0,
+               access_log: bool = False, sites: Sites | None = None,
+               page_limits: PageLimits = PageLimits(),
+               public_url: str | None = None) -> FastAPI:
+    """`token` None means no authentication (only with `--no-auth`). `access_log`: one line
+    per request on the `narrator.access` logger."""
     data_dir = Path(data_dir)
     data_dir.mkdir(parents=True, exist_ok=True)
     # The folder lock first: a second server stops here, before it touches (or migrates) the
@@ -119,6 +137,9 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     pool = WorkerPool(store, runner or pipeline_runner(synth_workers, job_timeout),
                       workers=workers)
     fetcher = fetcher or Fetcher()
+    sites = sites or Sites()
+    pages = PageService(store, pool, PageStore(data_dir), sites,
+                        SiteFetcher.around(fetcher, sites), engine, page_limits)
     js, css = embed.player_js().encode(), embed.player_css().encode()
     static = {"player.js": (js, "text/javascript; charset=utf-8"),
               "player.css": (css, "text/css; charset=utf-8")}
@@ -130,6 +151,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
         if start_workers:
             pool.start()
         yield
+        pages.close()
         pool.stop()
         if lock is not None:
             lock.close()
@@ -137,6 +159,7 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     app = FastAPI(title="narrator", lifespan=lifespan, docs_url=None, redoc_url=None,
                   openapi_url=None)
     app.state.store, app.state.pool, app.state.fetcher = store, pool, fetcher
+    app.state.pages = pages
 
     def authorize(request: Request) -> None:
         if token is None:
@@ -163,6 +186,8 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                 "utterances": {"done": job.done, "total": job.total}, "error": job.error,
                 "title": job.title, "language": job.language, "duration": job.duration,
                 "attempts": job.attempts, "url": job.url,
+                "cache": ({"hits": job.cache_hits, "misses": job.cache_misses}
+                          if job.cache_hits is not None else None),
                 "links": links(job.id) if job.status == "done" else {"self": links(job.id)["self"]}}
 
     async def read_body(request: Request) -> dict:
@@ -203,6 +228,12 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                 check_bitrate(options["bitrate_kbps"])
             except InputError as exc:
                 raise HTTPException(400, str(exc)) from None
+        if "voice" in options or "language" in options:
+            try:  # now, not in a job that would fail later
+                await run_in_threadpool(check_voice, engine, options.get("voice"),
+                                        options.get("language"))
+            except EngineError as exc:
+                raise HTTPException(400, str(exc)) from None
         url, page = payload.get("url"), payload.get("html")
         if url is not None and not isinstance(url, str):
             raise HTTPException(400, "'url' must be a string")
@@ -237,9 +268,46 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     async def get_done_or_any(id: str) -> Job:
         return done.get(id) or await run_in_threadpool(get_job, id)
 
+    @app.get("/v1/narrations")
+    async def listing(request: Request, status: str | None = None, limit: int = 50,
+                      cursor: str | None = None):
+        authorize(request)
+        if status is not None and status not in STATUSES:
+            raise HTTPException(400, f"status must be one of {', '.join(STATUSES)}")
+        if not 1 <= limit <= 200:
+            raise HTTPException(400, "limit must be between 1 and 200")
+        before = None
+        if cursor is not None:
+            created, _, last = cursor.partition("_")
+            try:
+                before = (float(created), last)
+            except ValueError:
+                raise HTTPException(400, "invalid cursor") from None
+            if not valid_id(last):
+                raise HTTPException(400, "invalid cursor")
+        jobs = await run_in_threadpool(store.recent, status, limit, before)
+        following = None
+        if len(jobs) == limit:
+            query = {"limit": limit, "cursor": f"{jobs[-1].created!r}_{jobs[-1].id}"}
+            if status:
+                query["status"] = status
+            following = "/v1/narrations?" + urlencode(query)
+        return {"narrations": [describe(j) for j in jobs], "next": following}
+
     @app.get("/v1/narrations/{id}")
     async def status(id: str):
         return describe(await run_in_threadpool(get_job, id))
+
+    @app.delete("/v1/narrations/{id}", status_code=204)
+    async def delete(id: str, request: Request):
+        authorize(request)
+        was = await run_in_threadpool(store.delete, id)
+        if was is None:
+            raise HTTPException(404, "no such narration")
+        if was == "running":
+            raise HTTPException(409, "the narration is running: delete it once it has ended")
+        done.pop(id, None)
+        return Response(status_code=204)
 
     @app.api_route("/v1/narrations/{id}/{name}", methods=["GET", "HEAD"])
     async def narration_file(id: str, name: str, request: Request):
@@ -252,6 +320,8 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                                 headers={"Cache-Control": MEDIA_CACHE})
         if name not in SIDE_FILES:
             raise HTTPException(404, "no such file")
+        if job.status == "failed":
+            raise HTTPException(404, f"the narration failed: {job.error}")
         if job.status != "done":
             raise HTTPException(404, "the narration is not ready")
         path = store.folder(job.id) / SIDE_FILES[name]
@@ -263,6 +333,10 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     async def embed_page(id: str):
         job = await run_in_threadpool(get_job, id)
         csp = embed.EMBED_CSP.format(ancestors=frame_ancestors)
+        if job.status == "failed":  # final: no refresh
+            return HTMLResponse(embed.failed_page(job.error or ""), status_code=404,
+                                headers={"Content-Security-Policy": csp,
+                                         "Cache-Control": "no-store"})
         if job.status != "done":
             return HTMLResponse("<!doctype html><meta http-equiv=refresh content=5>"
                                 "<title>narrator</title><p>Not ready yet.</p>",
@@ -286,11 +360,15 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
             headers["Content-Encoding"] = "gzip"
         return Response(body, media_type=media_type, headers=headers)
 
+    add_page_routes(app, pages, authorize=authorize, read_body=read_body,
+                    public_url=public_url)
+
     @app.get("/healthz")
     async def health():
         return {"ok": True}
 
-    return _Outer(CORS(app, cors_origins), app)
+    outer = CORS(app, cors_origins, [site.origin for site in sites])
+    return _Outer(AccessLog(outer) if access_log else outer, app)
 
 
 class _Outer:

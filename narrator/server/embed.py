@@ -61,12 +61,41 @@ def embed_page(id: str, *, title: str, language: str, static_prefix: str = "/sta
 <title>{html.escape(title or "")}</title>
 <link rel="stylesheet" href="{_attr(static_prefix)}player.css">
 </head>
-<body>
+<body class="nr-embed">
 <div data-narrator="{_attr(id)}" data-lang="{lang}" data-title="{_attr(title or "")}"></div>
 <script src="{_attr(static_prefix)}player.js"></script>
 </body>
 </html>
 """
+
+
+def iframe_snippet(server: str, id: str, title: str = "", height: int = 400) -> str:
+    """The <iframe> for a publisher's page, with the listener that lets the player set the
+    frame's height (README, "Server and player")."""
+    src = f"{server.rstrip('/')}/embed/{id}"
+    return (f'<iframe src="{_attr(src)}" title="{_attr(title or "Audio")}" loading="lazy" '
+            f'style="width:100%;height:{int(height)}px;border:0"></iframe>\n'
+            + resize_listener(server))
+
+
+def resize_listener(server: str) -> str:
+    """A script for the parent page: each narrator iframe takes the height its player asks
+    for. Messages are taken only from the narrator server's origin."""
+    origin = script_json(server.rstrip("/"))
+    return ("<script>addEventListener(\"message\", function (e) {\n"
+            f"  if (e.origin !== {origin} || !e.data || e.data.type !== \"narrator:resize\")"
+            " return;\n"
+            "  document.querySelectorAll(\"iframe\").forEach(function (f) {\n"
+            "    if (f.contentWindow === e.source) f.style.height = e.data.height + \"px\";\n"
+            "  });\n"
+            "});</script>\n")
+
+
+def failed_page(reason: str) -> str:
+    """The embed page of a narration that failed: says so, and why, once (no refresh)."""
+    return ("<!doctype html><html lang=\"en\"><meta charset=\"utf-8\"><title>narrator</title>"
+            "<p>This narration failed: " + html.escape(reason or "no reason given") + "</p>"
+            "</html>\n")
 
 
 def snippet(*, audio_src: str, chapters: dict, transcript: str, title: str, language: str | None,

@@ -76,6 +76,8 @@ class Fetched:
     url: str  # the final URL, after redirects
     body: bytes
     content_type: str
+    status: int = 200  # or 304: unchanged since the validators given to fetch()
+    headers: dict = field(default_factory=dict)  # the answer's, names in lower case
 
 
 @dataclass
@@ -135,11 +137,19 @@ class Fetcher:
             path += "?" + parts.query
         return scheme, host, port, path, str(addresses[0])
 
-    def fetch(self, url: str) -> Fetched:
+    def fetch(self, url: str, *, etag: str | None = None,
+              last_modified: str | None = None) -> Fetched:
+        """The page at `url`; with validators from an earlier answer, a conditional GET that
+        may answer status 304 (no body)."""
         deadline = time.monotonic() + self.timeout_s
+        conditional = {k: v for k, v in (("If-None-Match", etag),
+                                         ("If-Modified-Since", last_modified)) if v}
         for _hop in range(self.max_redirects + 1):
             scheme, host, port, path, ip = self.check(url)
-            status, headers, body = self._request(scheme, host, port, path, ip, deadline)
+            status, headers, body = self._request(scheme, host, port, path, ip, deadline,
+                                                  conditional)
+            if status == 304 and conditional:
+                return Fetched(url=url, body=b"", content_type="", status=304, headers=headers)
             if status in (301, 302, 303, 307, 308):
                 location = headers.get("location")
                 if not location:
@@ -151,10 +161,10 @@ class Fetcher:
             ctype = headers.get("content-type", "").split(";")[0].strip().lower()
             if ctype not in ALLOWED_TYPES:
                 raise FetchError(f"{url} is not an HTML page (content type {ctype or 'missing'!r})")
-            return Fetched(url=url, body=body, content_type=ctype)
+            return Fetched(url=url, body=body, content_type=ctype, headers=headers)
         raise FetchError(f"too many redirects from {url}")
 
-    def _request(self, scheme, host, port, path, ip, deadline):
+    def _request(self, scheme, host, port, path, ip, deadline, extra=None):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError("fetching the page took too long")
@@ -172,6 +182,8 @@ class Fetcher:
             conn.putheader("User-Agent", self.user_agent)
             conn.putheader("Accept", "text/html,application/xhtml+xml;q=0.9")
             conn.putheader("Accept-Encoding", "identity")
+            for name, value in (extra or {}).items():
+                conn.putheader(name, value.replace("\r", "").replace("\n", ""))
             conn.endheaders()
             resp = conn.getresponse()
             headers = {k.lower(): v for k, v in resp.getheaders()}

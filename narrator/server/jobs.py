@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 import re
+import shutil
 import sqlite3
 import threading
 import time
@@ -50,10 +51,18 @@ CREATE TABLE IF NOT EXISTS jobs (
     attempts INTEGER NOT NULL DEFAULT 0,
     interrupted INTEGER NOT NULL DEFAULT 0,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    spoken TEXT,
+    cache_hits INTEGER,
+    cache_misses INTEGER,
+    started REAL
 );
 CREATE INDEX IF NOT EXISTS jobs_queue ON jobs (status, created);
 """
+# Columns added since narrator 0.1.0, with their types: an older data folder gets them on open.
+ADDED_COLUMNS = {"interrupted": "INTEGER NOT NULL DEFAULT 0", "spoken": "TEXT",
+                 "cache_hits": "INTEGER", "cache_misses": "INTEGER", "started": "REAL"}
+STATUSES = ("queued", "running", "done", "failed")
 
 
 def job_id(html: bytes, options: dict) -> str:
@@ -84,6 +93,10 @@ class Job:
     created: float
     updated: float
     interrupted: int = 0  # servers that died in the middle of it since it was last submitted
+    spoken: str | None = None  # hash of what the narration says (see runner.spoken_hash)
+    cache_hits: int | None = None  # synthesis cache of its narration
+    cache_misses: int | None = None
+    started: float | None = None  # when its narration last started
 
     @property
     def progress(self) -> float:
@@ -105,9 +118,11 @@ class JobStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.executescript(SCHEMA)
             columns = {row[1] for row in self._db.execute("PRAGMA table_info(jobs)")}
-            if "interrupted" not in columns:  # a data folder from narrator 0.1.0
-                self._db.execute("ALTER TABLE jobs ADD COLUMN interrupted INTEGER NOT NULL"
-                                 " DEFAULT 0")
+            for name, kind in ADDED_COLUMNS.items():
+                if name not in columns:  # a data folder from an older narrator
+                    self._db.execute(f"ALTER TABLE jobs ADD COLUMN {name} {kind}")
+            self._db.execute("CREATE INDEX IF NOT EXISTS jobs_spoken ON jobs (spoken)"
+                             " WHERE spoken IS NOT NULL")
 
     def folder(self, id: str) -> Path:
         if not valid_id(id):
@@ -154,7 +169,7 @@ class JobStore:
     def claim(self) -> Job | None:
         with self._lock:
             row = self._db.execute(
-                "UPDATE jobs SET status='running', attempts=attempts+1, updated=?"
+                "UPDATE jobs SET status='running', attempts=attempts+1, updated=?1, started=?1"
                 " WHERE id=(SELECT id FROM jobs WHERE status='queued' ORDER BY created LIMIT 1)"
                 " RETURNING *", (time.time(),)).fetchone()
             return self._row(row)
@@ -164,11 +179,51 @@ class JobStore:
             self._db.execute("UPDATE jobs SET done=?, total=?, updated=? WHERE id=?",
                              (done, total, time.time(), id))
 
-    def finish(self, id: str, *, title, language, duration) -> None:
+    def finish(self, id: str, *, title, language, duration, spoken: str | None = None,
+               cache: dict | None = None) -> None:
+        cache = cache or {}
         with self._lock:
             self._db.execute("UPDATE jobs SET status='done', done=total, error=NULL, title=?,"
-                             " language=?, duration=?, updated=? WHERE id=?",
-                             (title, language, duration, time.time(), id))
+                             " language=?, duration=?, spoken=?, cache_hits=?, cache_misses=?,"
+                             " updated=? WHERE id=?",
+                             (title, language, duration, spoken, cache.get("hits"),
+                              cache.get("misses"), time.time(), id))
+
+    def done_with_spoken(self, spoken: str, but: str) -> Job | None:
+        """A finished job, other than `but`, whose narration says exactly this."""
+        with self._lock:
+            return self._row(self._db.execute(
+                "SELECT * FROM jobs WHERE spoken=? AND status='done' AND id!=? LIMIT 1",
+                (spoken, but)).fetchone())
+
+    def recent(self, status: str | None = None, limit: int = 50,
+             before: tuple[float, str] | None = None) -> list[Job]:
+        """Newest first; `before` is the (created, id) of the last job of the previous page."""
+        where, args = [], []
+        if status:
+            where.append("status=?")
+            args.append(status)
+        if before:
+            where.append("(created, id) < (?, ?)")
+            args += list(before)
+        sql = ("SELECT * FROM jobs" + (" WHERE " + " AND ".join(where) if where else "")
+               + " ORDER BY created DESC, id DESC LIMIT ?")
+        with self._lock:
+            return [self._row(r) for r in self._db.execute(sql, (*args, limit)).fetchall()]
+
+    def delete(self, id: str) -> str | None:
+        """Removes a job that is not running, with its files. Returns the status it had
+        ('running' when it was left alone), None when there was no such job."""
+        if not valid_id(id):
+            return None
+        with self._lock:
+            row = self._db.execute("DELETE FROM jobs WHERE id=? AND status!='running'"
+                                   " RETURNING status", (id,)).fetchone()
+            if row is None:
+                found = self._db.execute("SELECT status FROM jobs WHERE id=?", (id,)).fetchone()
+                return found[0] if found else None
+        shutil.rmtree(self.folder(id), ignore_errors=True)
+        return row[0]
 
     def fail(self, id: str, error: str) -> None:
         with self._lock:
@@ -203,7 +258,8 @@ class JobStore:
             self._db.close()
 
 
-# run(store, job) does the narration and returns (title, language, duration); it reports
+# run(store, job) does the narration and returns (title, language, duration), optionally
+# followed by a dict of extras ({"spoken": hash, "cache": {"hits", "misses"}}); it reports
 # progress with store.progress. Injected so the pool does not import the pipeline itself.
 Runner = Callable[["JobStore", Job], tuple]
 
@@ -231,6 +287,7 @@ class WorkerPool:
         self._wake = threading.Condition()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.listeners: list[Callable[[str], None]] = []  # called with a job's id as it ends
 
     def start(self) -> None:
         resumed, given_up = self.store.requeue_interrupted()
@@ -274,18 +331,40 @@ class WorkerPool:
             self._run(job)
 
     def _run(self, job: Job) -> None:
-        log.info("narrating %s", job.id)
+        log.debug("narrating %s", job.id)
+        started = time.monotonic()
         try:
-            title, language, duration = self.runner(self.store, job)
+            result = self.runner(self.store, job)
         except NarratorError as exc:
             if not self._requeued_on_stop(job):
-                self.store.fail(job.id, str(exc))
+                self._failed(job, str(exc))
         except Exception as exc:  # a bug; the job says so and the server keeps serving
             if not self._requeued_on_stop(job):
                 log.error("job %s crashed:\n%s", job.id, traceback.format_exc())
-                self.store.fail(job.id, f"internal error: {type(exc).__name__}")
+                self._failed(job, f"internal error: {type(exc).__name__}")
         else:
-            self.store.finish(job.id, title=title, language=language, duration=duration)
+            title, language, duration = result[:3]
+            extra = result[3] if len(result) > 3 else {}
+            self.store.finish(job.id, title=title, language=language, duration=duration,
+                              spoken=extra.get("spoken"), cache=extra.get("cache"))
+            cache = extra.get("cache") or {}
+            log.info("job %s done in %.1f s: %s (%s of audio%s)", job.id,
+                     time.monotonic() - started, title or job.url or "untitled",
+                     _minutes(duration), f"; cache: {cache.get('hits', 0)} hits, "
+                     f"{cache.get('misses', 0)} misses" if cache else "")
+            self._ended(job.id)
+
+    def _failed(self, job: Job, reason: str) -> None:
+        self.store.fail(job.id, reason)
+        log.info("job %s failed: %s", job.id, reason)
+        self._ended(job.id)
+
+    def _ended(self, id: str) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(id)
+            except Exception:  # a listener's bug must not stop the worker
+                log.error("job listener failed:\n%s", traceback.format_exc())
 
     def _requeued_on_stop(self, job: Job) -> bool:
         """A job stopped with the server (its narration process too) goes back to the queue:
@@ -294,3 +373,8 @@ class WorkerPool:
             return False
         self.store.requeue(job.id)
         return True
+
+
+def _minutes(seconds: float | None) -> str:
+    seconds = int(round(seconds or 0))
+    return f"{seconds // 60}:{seconds % 60:02d}"

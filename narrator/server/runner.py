@@ -9,7 +9,9 @@ several processes). Processes are recycled after some jobs, so their memory stay
 """
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import os
 import threading
 from concurrent.futures import ProcessPoolExecutor
@@ -17,18 +19,67 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
+from .. import __version__
 from ..errors import NarratorError, TimeLimitError
 from ..lifeline import NARRATION_MODULES, narration_pool
-from .jobs import Job, JobStore
+from .jobs import SIDE_FILES, Job, JobStore
 
+ARTICLE_META = "article.json"  # in a job's folder, not served: read by the site feeds
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
+
+
+def spoken_hash(script, options: dict) -> str:
+    """What a narration says and how: two jobs with the same hash give the same audio, so
+    the second can take the first one's files (a page whose markup changed but whose text
+    did not is not narrated again)."""
+    payload = json.dumps([__version__, options, repr(script)], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _reuse(store: JobStore, job_id: str, spoken: str) -> tuple | None:
+    """The files of an earlier job that says the same thing, linked into this job's folder."""
+    earlier = store.done_with_spoken(spoken, but=job_id)
+    if earlier is None:
+        return None
+    source, target = store.folder(earlier.id), store.folder(job_id)
+    names = list(SIDE_FILES.values())
+    if not all((source / name).is_file() for name in names):
+        return None  # deleted meanwhile: narrate
+    for name in names:
+        tmp = target / f".{name}.{os.getpid()}.tmp"
+        tmp.unlink(missing_ok=True)
+        try:
+            os.link(source / name, tmp)  # finished files never change: sharing them is safe
+        except OSError:
+            tmp.write_bytes((source / name).read_bytes())
+        tmp.replace(target / name)
+    return (earlier.title, earlier.language, earlier.duration,
+            {"spoken": spoken, "cache": {"hits": 0, "misses": 0}, "reused": earlier.id})
+
+
+def _write_meta(folder: Path, article) -> None:
+    """What feeds show of the article beside its audio (date, description, image)."""
+    meta = article.meta
+    data = {"published": meta.published, "description": meta.description,
+            "image_url": meta.image_url, "canonical_url": meta.canonical_url}
+    tmp = folder / f".{ARTICLE_META}.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(data, ensure_ascii=False), encoding="utf-8")
+    tmp.replace(folder / ARTICLE_META)
+
+
+def article_meta(folder: Path) -> dict:
+    try:
+        return json.loads((folder / ARTICLE_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
 
 
 def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
                 job_timeout: float | None, synth_workers: int | None) -> tuple:
     """In a narration process: narrate the job's page into its folder; (title, language,
-    duration). Raises NarratorError subclasses (picklable) for what the user can act on."""
-    from ..pipeline import NarrateOptions, extract, narrate_article
+    duration, extras). Raises NarratorError subclasses (picklable) for what the user can
+    act on."""
+    from ..pipeline import NarrateOptions, extract, narrate_article, script_for
     from ..timelimit import limit
 
     store = _stores.get(data_dir) or _stores.setdefault(data_dir, JobStore(Path(data_dir)))
@@ -42,6 +93,7 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
     narrate_options = NarrateOptions(engine=options["engine"], voice=options.get("voice"),
                                      language=options.get("language"),
                                      bitrate_kbps=options.get("bitrate_kbps", 64),
+                                     rules=tuple(Path(r) for r in options.get("rules", ())),
                                      workers=synth_workers)
     with limit(job_timeout, too_long) as deadline:
 
@@ -51,9 +103,16 @@ def narrate_job(data_dir: str, job_id: str, url: str | None, options: dict,
 
         # narrate() in two steps, to keep the article's title and language for the player
         article = extract(page, url=url, options=narrate_options)
+        _write_meta(folder, article)
+        spoken = spoken_hash(script_for(article, narrate_options), options)
+        reused = _reuse(store, job_id, spoken)
+        if reused is not None:
+            return reused
         narration = narrate_article(article, folder / "audio.mp3", options=narrate_options,
                                     progress=progress)
-    return article.title, article.language, narration.timeline.duration
+    return (article.title, article.language, narration.timeline.duration,
+            {"spoken": spoken, "cache": {k: narration.cache.get(k, 0)
+                                         for k in ("hits", "misses")}})
 
 
 def _ready() -> int:

@@ -1,6 +1,8 @@
 /* narrator player: the "Listen to this article" widget. Plain JS, no dependencies.
    <div data-narrator="ID">            served by `narrator serve` (this script's origin)
    <div data-narrator="path/OUT.mp3">  OUT.chapters.json and OUT.transcript.vtt beside it
+   <div data-narrator-auto>            this page (its canonical URL), on a site registered with
+                                       the server: appears once the page is narrated
    Optional: data-lang, data-title, data-key (position memory), data-chapters, data-transcript,
    and a child JSON script element {chapters, transcript, title, language} (the embed snippet).
    Article text only ever reaches the page through textContent and attributes. */
@@ -10,6 +12,7 @@
   var SPEEDS = [0.75, 1, 1.25, 1.5, 1.75, 2];
   var ID = /^[0-9a-f]{32}$/;
   var SCRIPT = document.currentScript && document.currentScript.src;
+  var uid = 0;
 
   function el(tag, cls, attrs, text) {
     var e = document.createElement(tag);
@@ -86,10 +89,14 @@
     var audio = el("audio", "", { preload: "metadata", src: m.src.audio });
     var posKey = "narrator:pos:" + m.src.key;
     var box = el("section", "nr", { "aria-label": T.player + " : " + m.title, lang: m.lang });
-    var listen = el("button", "nr-listen", { type: "button", "aria-expanded": "false" });
+    // A toggle button: its name says what it is, aria-pressed whether it is playing (a
+    // changing name would contradict the state); the length is its description.
+    var durId = "nr-dur-" + (++uid);
+    var listen = el("button", "nr-listen", { type: "button", "aria-expanded": "false",
+      "aria-pressed": "false", "aria-label": T.listen, "aria-describedby": durId });
     listen.appendChild(el("span", "nr-icon", { "aria-hidden": "true" }, "\u25b6"));
     listen.appendChild(el("span", "nr-label", null, T.listen));
-    var dur = el("span", "nr-dur", null, m.duration ? " \u00b7 " + Math.max(1, Math.round(m.duration / 60)) + " " + T.minutes : "");
+    var dur = el("span", "nr-dur", { id: durId }, m.duration ? " \u00b7 " + Math.max(1, Math.round(m.duration / 60)) + " " + T.minutes : "");
     listen.appendChild(dur);
     var panel = el("div", "nr-panel", { hidden: "" });
     var bar = el("div", "nr-controls");
@@ -147,7 +154,9 @@
     root.appendChild(box);
 
     var total = m.duration || 0, current = -1, chapter = -1, saved = 0;
-    function length() { return isFinite(audio.duration) && audio.duration > 0 ? audio.duration : total; }
+    // The narration's own length (its timeline, from chapters.json) when known: a browser's
+    // figure for an MP3 can count the encoder's padding, and End would seek past the end.
+    function length() { return total > 0 ? total : isFinite(audio.duration) && audio.duration > 0 ? audio.duration : 0; }
     function rove(j) { cueEls.forEach(function (c, k) { c.setAttribute("tabindex", k === j ? "0" : "-1"); }); }
     function find(list, t) {
       var lo = 0, hi = list.length - 1, r = -1;
@@ -204,13 +213,16 @@
       play.textContent = playing ? "\u275a\u275a" : "\u25b6";
       play.setAttribute("aria-label", playing ? T.pause : T.play);
       listen.firstChild.textContent = playing ? "\u275a\u275a" : "\u25b6";
+      listen.setAttribute("aria-pressed", playing ? "true" : "false");
       box.classList.toggle("nr-playing", playing);
       if ("mediaSession" in navigator) navigator.mediaSession.playbackState = playing ? "playing" : "paused";
     }
     function open() {
       panel.hidden = false;
       listen.setAttribute("aria-expanded", "true");
+      resize();
     }
+    var resize = framed(box, [panel, listen]);
 
     listen.addEventListener("click", function () {
       var first = panel.hidden;
@@ -267,15 +279,97 @@
     update();
   }
 
+  // In the embed page (an iframe): fit the frame's height, scrolling chapters and transcript
+  // inside it when the player is taller, and tell the parent page the height the player
+  // wants ({type: "narrator:resize", height}), so a page that listens can resize the frame.
+  function framed(box, parts) {
+    if (!document.body.classList.contains("nr-embed")) return function () {};
+    var told = -1;
+    function measure() {
+      box.classList.remove("nr-fit");
+      var natural = Math.ceil(box.getBoundingClientRect().height);
+      if (natural > window.innerHeight) box.classList.add("nr-fit");
+      if (natural !== told && window.parent !== window) {
+        told = natural;
+        window.parent.postMessage({ type: "narrator:resize", height: natural }, "*");
+      }
+    }
+    if (window.ResizeObserver) {
+      var watch = new ResizeObserver(measure);
+      watch.observe(box);
+      parts.forEach(function (p) { watch.observe(p); });
+    }
+    window.addEventListener("resize", measure);
+    measure();
+    return measure;
+  }
+
+  function mount(root) {
+    load(root).then(function (m) { build(root, m); }).catch(function (e) {
+      root.dataset.narratorReady = "error";
+      if (window.console) console.error("narrator player:", e);
+    });
+  }
+
+  // Auto mode: ask the server for this page's narration; nothing shows until it exists (a
+  // site may show a discreet "in preparation" line). The status, and why there is no player,
+  // are in data-narrator-status / data-narrator-reason.
+  function auto(root) {
+    var canonical = document.querySelector('link[rel~="canonical"][href]');
+    var page = canonical ? canonical.href : location.origin + location.pathname;
+    var api = new URL("/v1/pages", SCRIPT || location.href);
+    api.searchParams.set("url", page);
+    var lang = (root.closest("[lang]") && root.closest("[lang]").lang || "en").toLowerCase();
+    var T = STRINGS[lang.split("-")[0]] || STRINGS.en;
+    var delay = 0, since = Date.now(), notice = null;
+    function status(s, reason) {
+      root.dataset.narratorStatus = s;
+      if (reason) root.dataset.narratorReason = reason;
+    }
+    // When to ask again: the server's estimate (from the narration's progress), never under
+    // half a second nor under a twentieth of the wait so far; without one (a network error),
+    // 2 s growing x1.6 up to a minute. After 30 minutes the widget gives up.
+    function later(seconds) {
+      var waited = Date.now() - since;
+      if (waited > 1800000) return status("gave-up");
+      delay = seconds ? 1000 * seconds : Math.min(60000, delay ? delay * 1.6 : 2000);
+      setTimeout(ask, Math.min(60000, Math.max(500, waited / 20, delay)));
+    }
+    function ask() {
+      fetch(api.href, { credentials: "omit", cache: "no-store" }).then(function (r) {
+        return r.json().catch(function () { return {}; }).then(function (b) {
+          if (b.status === "ready" && ID.test(b.narration || "")) {
+            if (notice) notice.remove();
+            root.dataset.narrator = b.narration;
+            root.dataset.key = "page:" + b.url;  // the position survives a new version
+            if (b.title) root.dataset.title = b.title;
+            if (b.language) root.dataset.lang = b.language;
+            status("ready");
+            return mount(root);
+          }
+          if (b.status === "preparing" || r.status === 429 || r.status === 503) {
+            status(b.status || "waiting");
+            if (b.preparing && !notice) {
+              notice = el("p", "nr-preparing", { role: "status" }, T.preparing);
+              root.appendChild(notice);
+            }
+            return later(b.retry_after);
+          }
+          if (notice) notice.remove();
+          status(b.status || "error", b.reason || b.error);  // no article, or refused: hidden
+        });
+      }).catch(function () { later(0); });
+    }
+    ask();
+  }
+
   function init() {
-    var nodes = document.querySelectorAll("[data-narrator]");
+    var nodes = document.querySelectorAll("[data-narrator], [data-narrator-auto]");
     Array.prototype.forEach.call(nodes, function (root) {
       if (root.dataset.narratorReady) return;
       root.dataset.narratorReady = "1";
-      load(root).then(function (m) { build(root, m); }).catch(function (e) {
-        root.dataset.narratorReady = "error";
-        if (window.console) console.error("narrator player:", e);
-      });
+      if (root.hasAttribute("data-narrator-auto") && !root.dataset.narrator) auto(root);
+      else mount(root);
     });
   }
   window.NarratorPlayer = { init: init };  // for pages that add widgets after loading
