@@ -124,7 +124,7 @@ def _unavailable(engine) -> str | None:
     its answer is remembered for a while (engine auto's memo), so that checking the options
     up front and then narrating, or narrating many articles, asks once."""
     if engine.name == "gtts":
-        return gtts_reason(engine.options)
+        return gtts_reason(engine.options, probe=engine.unavailable_reason)
     return engine.unavailable_reason()
 
 

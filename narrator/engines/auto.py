@@ -24,7 +24,9 @@ _PROBE_TTL_S = 300.0
 _probe_memo: dict[tuple, tuple[float, str | None]] = {}
 
 
-def _gtts_reason(options: dict) -> str | None:
+def _gtts_reason(options: dict, probe=None) -> str | None:
+    """Why gTTS cannot run here, or None; `probe` (an engine instance's own, which counts
+    against its rate limit) asks when the memo has no recent answer."""
     from . import engine_class
     try:
         cls = engine_class("gtts")
@@ -34,10 +36,14 @@ def _gtts_reason(options: dict) -> str | None:
     memo = _probe_memo.get(key)
     if memo and time.monotonic() - memo[0] < _PROBE_TTL_S:
         return memo[1]
-    try:
-        reason = cls.unavailable_reason(url=options.get("url"), tld=options.get("tld", "com"))
-    except TypeError:  # an engine class without those keyword arguments
-        reason = cls.unavailable_reason()
+    if probe is not None:
+        reason = probe()
+    else:
+        try:
+            reason = cls.unavailable_reason(url=options.get("url"),
+                                            tld=options.get("tld", "com"))
+        except TypeError:  # an engine class without those keyword arguments
+            reason = cls.unavailable_reason()
     _probe_memo[key] = (time.monotonic(), reason)
     return reason
 
