@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..errors import EngineError, NarratorError, UnknownVoice
 from .base import Audio, Engine, VoiceInfo
+from .piper_noise import seeded_model
 
 class VoiceInstallError(NarratorError):
     """A voice cannot be downloaded or installed."""
@@ -240,59 +241,11 @@ def _load_voice(model: Path, threads: int | None):
             options.inter_op_num_threads = 1
         config = PiperConfig.from_dict(
             json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8")))
-        session = onnxruntime.InferenceSession(_seeded_model(model), sess_options=options,
+        session = onnxruntime.InferenceSession(seeded_model(model), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         return PiperVoice(session=session, config=config)
     except Exception as exc:  # OSError, bad JSON, and onnxruntime's own types for a bad model
         raise EngineError(f"cannot load Piper voice {model}: {exc}") from None
-
-
-_NOISE_SAMPLES = 1 << 20  # 4 MB per noise node; reused cyclically past that (~60 s of audio)
-
-
-def _seeded_model(model: Path) -> bytes:
-    """The voice's ONNX model with its random noise made a fixed function of its shape.
-
-    A Piper (VITS) model samples noise for the durations and the voice's latent with
-    RandomNormalLike nodes, whose generator onnxruntime seeds at random and advances at each
-    sentence: the same sentence sounded a little different every time, and the same page
-    gave different files. Each such node is replaced by the slice of a fixed standard-normal
-    sequence (drawn once, from a fixed seed) that has the shape it would have drawn: the
-    same distribution, and a sentence that depends on its text and the settings alone."""
-    import numpy as np
-    import onnx
-    from onnx import helper, numpy_helper
-
-    graph_model = onnx.load(str(model))
-    graph = graph_model.graph
-    nodes = []
-    for k, node in enumerate(graph.node):
-        if node.op_type != "RandomNormalLike":
-            nodes.append(node)
-            continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
-        name = f"narrator_noise{k}"
-        noise = np.random.default_rng(k).standard_normal(_NOISE_SAMPLES)
-        noise = (noise * attrs.get("scale", 1.0) + attrs.get("mean", 0.0)).astype(np.float32)
-        graph.initializer.extend([
-            numpy_helper.from_array(noise, name),
-            numpy_helper.from_array(np.array([_NOISE_SAMPLES - 1], np.int64), f"{name}_nm1"),
-            numpy_helper.from_array(np.array([_NOISE_SAMPLES], np.int64), f"{name}_n"),
-            numpy_helper.from_array(np.array([0], np.int64), f"{name}_zero")])
-        shape, count = f"{name}_shape", f"{name}_count"
-        nodes += [  # count = prod(shape(x)); noise tiled to >= count; its first count, reshaped
-            helper.make_node("Shape", [node.input[0]], [shape]),
-            helper.make_node("ReduceProd", [shape], [count], keepdims=1),
-            helper.make_node("Add", [count, f"{name}_nm1"], [f"{name}_up"]),
-            helper.make_node("Div", [f"{name}_up", f"{name}_n"], [f"{name}_reps"]),
-            helper.make_node("Tile", [name, f"{name}_reps"], [f"{name}_tiled"]),
-            helper.make_node("Slice", [f"{name}_tiled", f"{name}_zero", count],
-                             [f"{name}_flat"]),
-            helper.make_node("Reshape", [f"{name}_flat", shape], [node.output[0]]),
-        ]
-    del graph.node[:]
-    graph.node.extend(nodes)
-    return graph_model.SerializeToString()
 
 
 # ----------------------------------------------------------------------------- install
