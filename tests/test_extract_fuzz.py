@@ -6,10 +6,13 @@ import os
 import time
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from narrator.errors import NarratorError
 from narrator.extract import extract_article
+
+pytestmark = pytest.mark.hostile  # part of issue 12's hostile-input suite
 
 SECONDS = float(os.environ.get("NARRATOR_FUZZ_SECONDS", "5"))
 SAMPLES = sorted((Path(__file__).resolve().parent.parent / "samples").glob("*.html"))

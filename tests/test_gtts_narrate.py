@@ -9,6 +9,8 @@ import sys
 from collections import Counter
 from pathlib import Path
 
+import pytest
+
 from gtts_standin import GttsStandin
 from narrator import pipeline
 from narrator.engines.text_split import avoidable_mid_clause_cuts, split_text
@@ -123,3 +125,17 @@ def test_cli_reports_an_endpoint_that_refuses(tmp_path):
     assert len(lines) == 1 and lines[0].startswith("narrator: error:"), done.stderr
     assert "gtts" in lines[0] and "HTTP 404" in lines[0]
     assert not (tmp_path / "x.mp3").exists()
+
+
+@pytest.mark.hostile
+def test_an_explicit_gtts_engine_probes_with_its_own_retries(tmp_path):
+    """`--engine gtts`: the start-up probe is a request like any other, retried with the
+    engine's backoff; failures at the start (here the first three requests answer 500, 429,
+    500) do not fail the narration (issue 12; before, two tries, then a refusal)."""
+    out = tmp_path / "mel.mp3"
+    with GttsStandin(plan=["500", "429", "500"], failures=("500",)) as server:
+        done = _narrate(tmp_path, server, out)
+        requests = list(server.requests)
+    assert done.returncode == 0, done.stderr
+    assert [r.outcome for r in requests[:4]] == ["500", "429", "500", "ok"]
+    assert requests[3].text == PROBE and out.is_file()

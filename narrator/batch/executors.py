@@ -9,7 +9,7 @@ from typing import Callable
 
 from ..errors import NarratorError
 from ..lifeline import narration_pool
-from .worker import narrate_job
+from .worker import narrate_job, run_job
 
 
 def default_workers() -> int:
@@ -52,7 +52,12 @@ class LocalExecutor:
         return self._pool
 
     def submit(self, job: dict) -> Future:
-        return self._ensure().submit(self.job_function, job)
+        return self._ensure().submit(run_job, self.job_function, job)
+
+    def worker_pids(self) -> set[int]:
+        pools = self._retired + ([self._pool] if self._pool is not None else [])
+        return {process.pid for pool in pools
+                for process in list((getattr(pool, "_processes", None) or {}).values())}
 
     def reset(self) -> None:
         """After a worker died (BrokenProcessPool): drop the pool, the next submit starts one."""

@@ -1,14 +1,15 @@
 """Polite HTTP fetching for batch sources: a real User-Agent, robots.txt honoured (with its
 Crawl-delay), at most 1-2 requests at a time per host with a delay between them, timeouts,
-a size cap, and a short retry on 429/5xx. Standard library only; thread-safe, so a few loader
-threads can fetch from several hosts at once while each host sees a gentle client."""
+a size cap, and a short retry on 429/5xx. Thread-safe, so a few loader threads can fetch from
+several hosts at once while each host sees a gentle client.
+
+A third party chooses these URLs (a sitemap, a feed, a list), so every request, redirects
+included, goes through the fetch guard the server uses (narrator.net.guard): no private,
+loopback or link-local address unless allowed (`--allow-net`), and one deadline per request."""
 from __future__ import annotations
 
-import gzip
 import threading
 import time
-import urllib.error
-import urllib.request
 import zlib
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -16,12 +17,11 @@ from urllib.robotparser import RobotFileParser
 
 from .. import __version__
 from ..errors import InputError
+from ..net.guard import FetchError, Guard, system_resolver
 
 USER_AGENT = f"narrator-batch/{__version__} (+https://pypi.org/project/narrator/; article narration)"
 
-
-class FetchError(InputError):
-    """A URL could not be fetched (network, HTTP status, size, robots.txt)."""
+__all__ = ["Fetcher", "Fetched", "FetchError", "USER_AGENT", "inflate"]
 
 
 @dataclass(frozen=True)
@@ -47,9 +47,11 @@ class _Host:
 class Fetcher:
     def __init__(self, *, user_agent: str = USER_AGENT, delay: float = 1.0,
                  per_host: int = 1, timeout: float = 20.0, max_bytes: int = 10_000_000,
-                 retries: int = 2, honour_robots: bool = True):
+                 retries: int = 2, honour_robots: bool = True, allow_networks: tuple = (),
+                 resolver=system_resolver):
         if not 1 <= per_host <= 2:
             raise InputError("per-host concurrency must be 1 or 2")
+        self.guard = Guard(allow_networks, resolver)
         self.user_agent = user_agent
         self.delay = delay
         self.per_host = per_host
@@ -143,44 +145,44 @@ class Fetcher:
                 time.sleep(min(getattr(exc, "retry_after", 0) or 2.0 ** attempt, 30.0))
 
     def _once(self, url: str, max_bytes: int, headers: dict) -> Fetched:
-        request = urllib.request.Request(url, headers={
+        self.requests += 1
+        got = self.guard.get(url, headers={
             "User-Agent": self.user_agent,
             "Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
             "Accept-Encoding": "gzip, deflate",
             **headers,
-        })
-        self.requests += 1
+        }, timeout_s=self.timeout, max_bytes=max_bytes)
+        if got.status == 304 and headers:
+            return Fetched(got.url, b"", None, 304,
+                           got.headers.get("etag") or headers.get("If-None-Match"),
+                           got.headers.get("last-modified") or headers.get("If-Modified-Since"))
+        if not 200 <= got.status < 300:
+            retry_after = got.headers.get("retry-after", "")
+            raise FetchError(f"{url}: HTTP {got.status}", status=got.status,
+                             retry_after=float(retry_after) if retry_after.isdigit()
+                             and len(retry_after) < 6 else None)
+        body = _decode(got.body, got.headers.get("content-encoding"), max_bytes, url)
+        return Fetched(got.url, body, got.headers.get("content-type"), got.status,
+                       got.headers.get("etag"), got.headers.get("last-modified"))
+
+
+def inflate(data: bytes, wbits: int, max_bytes: int, what: str) -> bytes:
+    """Decompress gzip (wbits 16 + MAX_WBITS), zlib or raw deflate data, streaming, to at most
+    `max_bytes`: a small bomb never becomes a large allocation."""
+    out = bytearray()
+    while data:  # a gzip file may hold several members, one after the other
+        inflater = zlib.decompressobj(wbits)
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise _error(f"{url}: larger than {max_bytes} bytes", final=True)
-                body = response.read(max_bytes + 1)
-                if len(body) > max_bytes:
-                    raise _error(f"{url}: larger than {max_bytes} bytes", final=True)
-                body = _decode(body, response.headers.get("Content-Encoding"), max_bytes, url)
-                return Fetched(response.geturl(), body, response.headers.get("Content-Type"),
-                               response.status, response.headers.get("ETag"),
-                               response.headers.get("Last-Modified"))
-        except urllib.error.HTTPError as exc:
-            if exc.code == 304 and headers:
-                return Fetched(url, b"", None, 304, exc.headers.get("ETag") or headers.get(
-                    "If-None-Match"), exc.headers.get("Last-Modified") or headers.get(
-                    "If-Modified-Since"))
-            retry_after = exc.headers.get("Retry-After") if exc.headers else None
-            raise _error(f"{url}: HTTP {exc.code}", status=exc.code,
-                         retry_after=float(retry_after) if retry_after and retry_after.isdigit()
-                         else None) from None
-        except (urllib.error.URLError, TimeoutError, OSError) as exc:
-            reason = getattr(exc, "reason", exc)
-            raise _error(f"{url}: {reason}") from None
-
-
-def _error(message: str, **attrs) -> FetchError:
-    error = FetchError(message)
-    for name, value in attrs.items():
-        setattr(error, name, value)
-    return error
+            out += inflater.decompress(data, max_bytes + 1 - len(out))
+        except zlib.error as exc:
+            raise FetchError(f"{what}: bad compressed data ({exc})", final=True) from None
+        if len(out) > max_bytes or inflater.unconsumed_tail:
+            raise FetchError(f"{what}: larger than {max_bytes} bytes once decompressed",
+                             final=True)
+        if not inflater.eof:
+            raise FetchError(f"{what}: compressed data cut short", final=True)
+        data = inflater.unused_data if wbits > zlib.MAX_WBITS else b""
+    return bytes(out)
 
 
 def _decode(body: bytes, encoding: str | None, max_bytes: int, url: str) -> bytes:
@@ -188,15 +190,7 @@ def _decode(body: bytes, encoding: str | None, max_bytes: int, url: str) -> byte
     if encoding in ("", "identity"):
         return body
     if encoding == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-    elif encoding == "deflate":
-        inflater = zlib.decompressobj()
-    else:
-        raise _error(f"{url}: unsupported Content-Encoding {encoding!r}", final=True)
-    try:
-        out = inflater.decompress(body, max_bytes + 1)
-    except (zlib.error, gzip.BadGzipFile) as exc:
-        raise _error(f"{url}: bad {encoding} body ({exc})", final=True) from None
-    if len(out) > max_bytes:
-        raise _error(f"{url}: larger than {max_bytes} bytes once decompressed", final=True)
-    return out
+        return inflate(body, 16 + zlib.MAX_WBITS, max_bytes, url)
+    if encoding == "deflate":
+        return inflate(body, zlib.MAX_WBITS, max_bytes, url)
+    raise FetchError(f"{url}: unsupported Content-Encoding {encoding!r}", final=True)

@@ -19,6 +19,7 @@ import resource
 import signal
 import threading
 import time
+import uuid
 from collections import deque
 from contextlib import contextmanager
 from concurrent.futures import (FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor,
@@ -29,11 +30,14 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError, NarratorError
+from ..net.guard import parse_networks
+from ..timelimit import OUTSIDE_GRACE_S
 from .catalog import CATALOG_NAME, Catalog, Row
 from .fetch import Fetcher
 from .layout import (LOCK_NAME, adoption_clashes, clean_staging, clean_stale, foreign_entries,
-                     outputs_complete, remove_outputs, slug_for)
-from .sources import Item, Loaded, article_id, open_source
+                     outputs_complete, remove_outputs, slug_for, staging_folder)
+from .sources import Item, Loaded, open_source, resolve_id
+from .worker import PID_FILE
 
 
 
@@ -60,6 +64,8 @@ class BatchOptions:
     fetch_timeout: float = 20.0
     max_bytes: int = 10_000_000
     loader_threads: int = 4
+    # networks (CIDR) URLs may reach although not public (`--allow-net`); none by default
+    allow_net: tuple[str, ...] = ()
     # seconds one article may take in a worker (extraction + narration); 0 or None: no limit
     article_timeout: float | None = 900.0
 
@@ -157,7 +163,8 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
     from ..pipeline import NarrateOptions, check_options
     check_options(NarrateOptions(**options.narrate_options()))
     fetcher = Fetcher(delay=options.fetch_delay, per_host=options.per_host,
-                      timeout=options.fetch_timeout, max_bytes=options.max_bytes)
+                      timeout=options.fetch_timeout, max_bytes=options.max_bytes,
+                      allow_networks=parse_networks(options.allow_net))
     opened = open_source(source, fetcher)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
@@ -281,11 +288,13 @@ class _Run:
                     break
                 waiting = list(jobs) + ([loads[0][0]] if loads else [])
                 # A short timeout, so that Ctrl-C (a flag set by the signal handler) stops
-                # the batch within a second, not after the articles in hand.
+                # the batch within a second, not after the articles in hand; overrunning
+                # articles are looked for at the same pace.
                 done, _ = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
                 if self.interrupt.is_set():
                     self._interrupted()
                     break
+                self._stop_overruns(jobs)
                 for future in done:
                     if future in jobs:
                         self._finished(jobs.pop(future), future, jobs)
@@ -362,7 +371,9 @@ class _Run:
         if loaded.not_modified and known is not None:
             self._unchanged(known, item)
             return
-        article = article_id(loaded, item.key)
+        article, note = resolve_id(loaded, item.key)
+        if note:
+            self.events.message(note)
         if article in self.seen_ids:
             self.report.duplicates.append({"id": article, "key": item.key})
             self.events.item("duplicate", article, f"also at {item.key}")
@@ -403,22 +414,58 @@ class _Run:
 
     def _submit(self, job: dict, jobs: dict) -> None:
         self.catalog.mark_pending(job["slug"])  # before any file of it can reach audio/
+        job.setdefault("token", uuid.uuid4().hex[:12])  # names its staging folder
         future = self.executor.submit(job)
         job["generation"] = getattr(self.executor, "generation", 0)
         jobs[future] = job
+
+    def _kills_overruns(self) -> bool:
+        return bool(self.options.article_timeout) and hasattr(self.executor, "worker_pids")
+
+    def _stop_overruns(self, jobs: dict) -> None:
+        """Kill a local worker whose article has run OUTSIDE_GRACE_S past --article-timeout:
+        its alarm could not stop it (C code that does not return). Its pool breaks; the
+        article fails with TimeLimitError, the others in flight are tried again."""
+        if not self._kills_overruns():
+            return
+        limit, now, pids = self.options.article_timeout, time.time(), None
+        for job in jobs.values():
+            if job.get("killed"):
+                continue
+            marker = staging_folder(self.outdir, job["slug"], job["token"]) / PID_FILE
+            try:
+                started, pid = marker.stat().st_mtime, int(marker.read_text())
+            except (OSError, ValueError):  # not started yet, or already finished
+                continue
+            if now - started <= limit + OUTSIDE_GRACE_S:
+                continue
+            pids = self.executor.worker_pids() if pids is None else pids
+            if pid in pids:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                job["killed"] = True
 
     def _finished(self, job: dict, future: Future, jobs: dict) -> None:
         try:
             result = future.result()
         except BrokenProcessPool:
-            # A worker process died (a crash in a native library, the OOM killer): the pool
-            # is gone with every job it held. Start a new one (once) and isolate the suspects.
+            # A worker process died (a crash in a native library, the OOM killer, or killed
+            # here for overrunning its limit): the pool is gone with every job it held.
+            # Start a new one (once) and isolate the suspects.
             if job["generation"] == getattr(self.executor, "generation", 0):
                 self.executor.reset()
-            if not job.get("suspect"):
+            if job.get("killed"):
+                result = {"ok": False, "error": (
+                    f"TimeLimitError: narration took longer than "
+                    f"{self.options.article_timeout:g} s (--article-timeout); its worker "
+                    f"process was stopped")}
+            elif not job.get("suspect"):
                 self.suspects.append(job)
                 return
-            result = {"ok": False, "error": "the worker process died while narrating it"}
+            else:
+                result = {"ok": False, "error": "the worker process died while narrating it"}
         except CancelledError:  # its pool was dropped after another worker died: again
             self.ready.append(job)
             return
@@ -451,8 +498,12 @@ class _Run:
                              f" in {result.get('seconds', 0):.1f} s")
         else:
             error = result.get("error") or "unknown error"
+            # A transient failure (a full disk) is recorded without the page's hashes, so the
+            # next plain run tries the article again, as after a failed fetch.
+            transient = bool(result.get("transient"))
             self.catalog.record_failed(id=article, source=self.source_name, key=job["key"],
-                                       content_hash=job["hash"], settings_hash=self.settings,
+                                       content_hash=None if transient else job["hash"],
+                                       settings_hash=None if transient else self.settings,
                                        error=error)
             self.report.failed.append({"id": article, "error": error})
             self.events.item("failed", article, error)

@@ -13,17 +13,18 @@ the runner does in a few threads.
 """
 from __future__ import annotations
 
-import gzip
 import os
 import re
 import time
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urljoin, urlsplit
 
 from ..errors import InputError
-from .fetch import Fetcher, FetchError
+from . import warc
+from .fetch import Fetcher, FetchError, inflate
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
 MAX_SITEMAP_DEPTH = 3
@@ -55,7 +56,7 @@ def is_url(text: str) -> bool:
 
 # ----------------------------------------------------------------------------- ids
 
-_LINK = re.compile(rb"<link\b[^>]*>", re.I)
+_LINK = re.compile(rb"<link\b[^<>]*>", re.I)  # [^<>]: linear on "<link<link<link..."
 _ATTR = re.compile(rb"""([a-zA-Z_:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
 
 
@@ -76,9 +77,35 @@ def canonical_url(html: bytes, base: str | None = None) -> str | None:
     return None
 
 
+def same_site(a: str, b: str) -> bool:
+    """Whether two URLs are on one site: the same registrable domain (by the Public Suffix
+    List that the `tld` package keeps), or the same host where either has none (an address,
+    localhost)."""
+    from tld import get_fld
+
+    try:
+        first, second = get_fld(a, fail_silently=True), get_fld(b, fail_silently=True)
+        if first and second:
+            return first == second
+        return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")
+    except ValueError:  # a malformed URL (an unclosed IPv6 bracket...)
+        return False
+
+
+def resolve_id(loaded: Loaded, key: str) -> tuple[str, str | None]:
+    """(stable id, why the canonical URL was not taken, or None). The id is the canonical URL,
+    else the URL the page came from, else its path. A canonical URL on another site than the
+    page's own URL is not taken: a page must not be able to replace another site's article
+    (its audio and feed entry) by claiming its address."""
+    canonical = canonical_url(loaded.html, loaded.url)
+    if canonical and loaded.url and not same_site(canonical, loaded.url):
+        return loaded.url, (f"{loaded.url}: its canonical URL {canonical} is on another site;"
+                            f" its own URL is its id")
+    return canonical or loaded.url or key, None
+
+
 def article_id(loaded: Loaded, key: str) -> str:
-    """Stable id: the canonical URL, else the URL it was fetched from, else the path."""
-    return canonical_url(loaded.html, loaded.url) or loaded.url or key
+    return resolve_id(loaded, key)[0]
 
 
 # ----------------------------------------------------------------------------- sources
@@ -122,15 +149,16 @@ def _is_html_page(path: Path, head: bytes) -> bool:
 
 
 def _read_head(path: Path) -> bytes:
+    """The first 4 KB, inflated if gzip (from the first 64 KB only: damage further on, or a
+    bomb, is for the reader of the whole file to meet)."""
     with open(path, "rb") as fh:
-        head = fh.read(4096)
+        head = fh.read(65536)
     if head[:2] == b"\x1f\x8b":
         try:
-            with gzip.open(path, "rb") as fh:
-                head = fh.read(4096)
-        except OSError:
+            return zlib.decompressobj(16 + zlib.MAX_WBITS).decompress(head, 4096)
+        except zlib.error:
             pass
-    return head
+    return head[:4096]
 
 
 def _file_item(path: Path) -> Item:
@@ -164,46 +192,23 @@ def _folder_items(root: Path) -> Iterator[Item]:
                 yield _file_item(Path(dirpath) / name)
 
 
-def _warc_records(path: Path, read: bool) -> Iterator[tuple[str, str, bytes | None]]:
-    """(target URI, content type, body or None) of each HTML page answered 200."""
-    try:
-        from warcio.archiveiterator import ArchiveIterator
-    except ImportError:  # pragma: no cover - warcio is a dependency
-        raise InputError("reading WARC files needs the 'warcio' package") from None
-    seen: set[str] = set()
-    try:
-        with open(path, "rb") as fh:
-            for record in ArchiveIterator(fh):
-                if record.rec_type is None:
-                    raise InputError(f"{path}: not a readable WARC file (record without type)")
-                if record.rec_type != "response" or record.http_headers is None:
-                    continue
-                status = record.http_headers.get_statuscode()
-                kind = (record.http_headers.get_header("Content-Type") or "").lower()
-                if status != "200" or ("html" not in kind):
-                    continue
-                uri = record.rec_headers.get_header("WARC-Target-URI")
-                if not uri or uri in seen:
-                    continue
-                seen.add(uri)
-                body = record.content_stream().read(MAX_FILE_BYTES + 1) if read else None
-                if read and getattr(record.raw_stream, "limit", 0) and len(body) <= MAX_FILE_BYTES:
-                    raise InputError(f"{path}: not a readable WARC file (record for {uri} is "
-                                     f"truncated)")
-                yield uri, kind, body
-    except InputError:
-        raise
-    except Exception as exc:  # warcio raises assorted errors on a damaged archive
-        raise InputError(f"{path}: not a readable WARC file ({exc})") from None
-
-
 def _warc_count(path: Path) -> int:
-    return sum(1 for _ in _warc_records(path, read=False))
+    return sum(1 for _ in warc.entries(path, read=False, max_bytes=MAX_FILE_BYTES))
 
 
 def _warc_items(path: Path) -> Iterator[Item]:
-    for uri, kind, body in _warc_records(path, read=True):
-        yield _preloaded(f"{path}#{uri}", uri, body, kind)
+    for entry in warc.entries(path, read=True, max_bytes=MAX_FILE_BYTES):
+        if entry.error is not None:
+            yield _unreadable(entry.key, entry.error)
+        else:
+            yield _preloaded(entry.key, entry.uri, entry.body, entry.content_type)
+
+
+def _unreadable(key: str, error: str) -> Item:
+    """A damaged stretch of a WARC: reported as a failed item; the batch goes on."""
+    def load(validators: dict | None = None) -> Loaded:
+        raise InputError(error)
+    return Item(key, None, load)
 
 
 def _preloaded(key: str, url: str, body: bytes, kind: str) -> Item:
@@ -249,12 +254,9 @@ def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[tuple[str |
         got = fetcher.fetch(where)
         body, base = got.body, got.url
     else:
-        body, base = Path(where).read_bytes(), None
-    if body[:2] == b"\x1f\x8b":
-        try:
-            body = gzip.decompress(body)
-        except OSError as exc:
-            raise InputError(f"{where}: bad gzip data ({exc})") from None
+        body, base = _read_capped(Path(where), fetcher.max_bytes), None
+    if body[:2] == b"\x1f\x8b":  # .xml.gz: inflated as it streams, to the same cap
+        body = inflate(body, 16 + zlib.MAX_WBITS, fetcher.max_bytes, where)
     root = _parse_xml(body, where)
     kind = _local(root.tag)
     if kind == "sitemapindex":
@@ -286,6 +288,15 @@ def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[tuple[str |
                 yield _absolute(chosen.get("href"), base, where), _child_text(entry, "updated")
     else:
         raise InputError(f"{where}: not a sitemap, RSS or Atom feed (root element <{kind}>)")
+
+
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    try:
+        if path.stat().st_size > max_bytes:
+            raise InputError(f"{path}: larger than {max_bytes} bytes")
+        return path.read_bytes()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
 
 
 def _parse_xml(body: bytes, where: str):

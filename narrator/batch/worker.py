@@ -17,9 +17,13 @@ import traceback
 import uuid
 from pathlib import Path
 
-from ..errors import NarratorError, TimeLimitError
+from ..errors import NarratorError, TimeLimitError, disk_full
 from ..timelimit import limit as time_limit
 from .layout import OUTPUT_SUFFIXES, publish, staging_folder
+
+
+DISK_FULL = ("no space left on the device (or over quota): free some space, then run the "
+             "batch again; the article is retried")
 
 
 def _cpu() -> float:
@@ -38,12 +42,25 @@ def _runqueue_wait() -> float:
         return 0.0
 
 
+PID_FILE = "pid"  # in a job's staging folder: which process runs it, since when (mtime)
+
+
+def run_job(function, job: dict) -> dict:
+    """In a local pool process: say which process runs the job and since when, so the batch
+    can kill it if it overruns its limit where its alarm cannot reach (C code)."""
+    if job.get("token"):
+        staging = staging_folder(Path(job["outdir"]), job["slug"], job["token"])
+        staging.mkdir(parents=True, exist_ok=True)
+        (staging / PID_FILE).write_text(str(os.getpid()))
+    return function(job)
+
+
 def narrate_job(job: dict) -> dict:
     started = time.perf_counter()
     cpu_started, wait_started = _cpu(), _runqueue_wait()
     outdir = Path(job["outdir"])
     slug = job["slug"]
-    staging = staging_folder(outdir, slug, uuid.uuid4().hex[:12])
+    staging = staging_folder(outdir, slug, job.get("token") or uuid.uuid4().hex[:12])
     result: dict = {"id": job["id"], "ok": False}
     stages: dict = {}
     narration = None
@@ -78,17 +95,20 @@ def narrate_job(job: dict) -> dict:
         result.update(
             ok=True, engine=narration.engine, voice=narration.voice,
             title=article.title or meta.title, description=_description(article),
-            url=meta.canonical_url or job.get("url") or meta.source_url,
+            url=_link(meta, job.get("url")),
             language=article.language, published=meta.published or meta.modified,
             image_url=meta.image_url, duration=narration.timeline.duration,
             chapters=len(narration.timeline.chapters), mp3_bytes=mp3_bytes,
         )
-    except NarratorError as exc:
-        result["error"] = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # a bug, but it must not stop the batch: keep where it happened
-        where = traceback.extract_tb(exc.__traceback__)[-1:]
-        place = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
-        result["error"] = f"internal error {type(exc).__name__}: {exc}{place}"
+    except Exception as exc:
+        if disk_full(exc):  # transient: recorded so that the next plain run retries it
+            result.update(error=DISK_FULL, transient=True)
+        elif isinstance(exc, NarratorError):
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        else:  # a bug, but it must not stop the batch: keep where it happened
+            where = traceback.extract_tb(exc.__traceback__)[-1:]
+            place = f" at {Path(where[0].filename).name}:{where[0].lineno}" if where else ""
+            result["error"] = f"internal error {type(exc).__name__}: {exc}{place}"
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     result["seconds"] = round(time.perf_counter() - started, 3)
@@ -101,6 +121,17 @@ def narrate_job(job: dict) -> dict:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
     return result
+
+
+def _link(meta, fetched_from: str | None) -> str | None:
+    """The article's public address for the feed: its canonical URL, unless that is on
+    another site than where the page came from (then it is not the page's own)."""
+    from .sources import same_site
+
+    canonical = meta.canonical_url
+    if canonical and (not fetched_from or same_site(canonical, fetched_from)):
+        return canonical
+    return fetched_from or meta.source_url
 
 
 def _description(article) -> str:

@@ -3,6 +3,8 @@ this module only assembles them and turns errors into one line on stderr and an 
 from __future__ import annotations
 
 import errno
+import os
+import sqlite3
 import sys
 from importlib import import_module
 from typing import Optional
@@ -10,7 +12,8 @@ from typing import Optional
 import typer
 
 from .. import __version__
-from ..errors import NarratorError
+from ..errors import NarratorError, disk_full, printable
+from ..timelimit import enable_hard_stop
 
 # The exit codes, as `narrator --help` and the README list them (the README's table is
 # checked against this one by a test).
@@ -63,7 +66,7 @@ for _name in COMMAND_MODULES:
 
 
 def fail(message: str, code: int = 1) -> "typer.Exit":
-    sys.stderr.write(f"narrator: error: {message}\n")
+    sys.stderr.write(f"narrator: error: {printable(message)}\n")
     return typer.Exit(code)
 
 
@@ -101,7 +104,16 @@ def _tidy_help(command) -> None:
         _tidy_help(sub)
 
 
+def _overrun(exc: BaseException) -> None:
+    """A time limit that C code kept its alarm from enforcing (see narrator.timelimit): the
+    same one line, then the process ends (no output file exists during extraction)."""
+    sys.stderr.write(f"narrator: error: {printable(str(exc))}\n")
+    sys.stderr.flush()
+    os._exit(getattr(exc, "exit_code", 1))
+
+
 def main() -> None:
+    enable_hard_stop(_overrun)
     sys.exit(run())
 
 
@@ -125,12 +137,18 @@ def run(args: list[str] | None = None) -> int:
         sys.stderr.write(f"narrator: error: {message}{hint}\n")
         return 2 if ctx is not None else exc.exit_code
     except NarratorError as exc:
-        sys.stderr.write(f"narrator: error: {exc}\n")
+        sys.stderr.write(f"narrator: error: {printable(str(exc))}\n")
         return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("narrator: interrupted\n")
         return 130
-    except OSError as exc:  # a file narrator writes or reads outside the checked paths
+    except (OSError, sqlite3.OperationalError) as exc:  # a file outside the checked paths
+        if disk_full(exc):  # a full disk is no bug: one line, and what to do
+            sys.stderr.write("narrator: error: no space left on the device (or over quota): "
+                             "free some space, then run the command again\n")
+            return 4
+        if not isinstance(exc, OSError):
+            raise
         if exc.errno == errno.EPIPE:  # `narrator ... | head`: the reader has gone
             return 1
         where = f": {exc.filename}" if exc.filename else ""

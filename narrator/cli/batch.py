@@ -12,7 +12,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ..errors import InputError
+from ..errors import InputError, printable
 from .narrate import BITRATE_HELP
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
@@ -72,6 +72,9 @@ def batch_command(
                                 "robots.txt asks)."),
     per_host: int = typer.Option(1, "--per-host", min=1, max=2, metavar="N",
                                  help="Requests at once per host."),
+    allow_net: list[str] = typer.Option([], "--allow-net", help="Network (CIDR) that URLs "
+                                        "may reach although it is not public (by default "
+                                        "only public addresses are fetched); repeatable."),
     article_timeout: float = typer.Option(900.0, "--article-timeout", min=0.0, metavar="SECONDS",
                                           help="Time one article may take; past it the article "
                                           "fails and the batch goes on (0: no limit)."),
@@ -94,6 +97,9 @@ def batch_command(
     if feed_language is not None and not _LANGUAGE.match(feed_language):
         raise InputError(f"--language must be a language code such as fr or en-GB, not "
                          f"{feed_language!r}")
+    from ..net.guard import parse_networks
+
+    parse_networks(allow_net)  # a bad --allow-net fails now, before OUTDIR is touched
 
     options = BatchOptions(engine=engine, voice=voice, language=lang, bitrate_kbps=bitrate,
                            rules=tuple(str(r.resolve()) for r in rules),
@@ -101,7 +107,7 @@ def batch_command(
                            retry_failed=retry_failed, adopt=adopt, base_url=base_url,
                            feed_title=feed_title, feed_author=feed_author,
                            feed_language=feed_language,
-                           fetch_delay=delay, per_host=per_host,
+                           fetch_delay=delay, per_host=per_host, allow_net=tuple(allow_net),
                            article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
     events = (_QuietEvents() if quiet else _BarEvents(err) if sys.stderr.isatty()
@@ -148,10 +154,10 @@ class _LogEvents:
             self.n += 1
         position = f"[{self.n}/{self.count}] " if self.count else ""
         line = f"{position}{outcome} {article}" + (f": {detail}" if detail else "")
-        self.console.print(line, markup=False)
+        self.console.print(printable(line), markup=False)
 
     def message(self, text):
-        self.console.print(text, markup=False)
+        self.console.print(printable(text), markup=False)
 
     def close(self):
         pass
@@ -177,8 +183,8 @@ class _BarEvents:
 
     def item(self, outcome, article, detail=""):
         if outcome in ("failed", "still failed", "gone", "pruned", "duplicate"):
-            self.bar.console.print(f"{outcome} {article}" + (f": {detail}" if detail else ""),
-                                   markup=False)
+            self.bar.console.print(printable(f"{outcome} {article}"
+                                             + (f": {detail}" if detail else "")), markup=False)
         if outcome in ("narrated", "failed", "unchanged", "still failed", "duplicate"):
             self.bar.advance(self.task)
             task = self.bar.tasks[0]
@@ -186,7 +192,7 @@ class _BarEvents:
             self.bar.update(self.task, rate=f"{speed * 60:.1f}/min" if speed else "")
 
     def message(self, text):
-        self.bar.console.print(text, markup=False)
+        self.bar.console.print(printable(text), markup=False)
 
     def close(self):
         self.bar.stop()
@@ -202,7 +208,7 @@ def _hours(seconds: float) -> str:
 def _summary(out: Console, report) -> None:
     r = report
     articles = f"{r.articles} article" + ("" if r.articles == 1 else "s")
-    out.print(f"{articles} from {r.source}: {r.narrated} narrated, {r.skipped} "
+    out.print(printable(f"{articles} from {r.source}") + f": {r.narrated} narrated, {r.skipped} "
               f"unchanged, {len(r.failed)} failed"
               + (f", {len(r.still_failed)} still failing (--retry-failed)" if r.still_failed
                  else "")
@@ -215,9 +221,9 @@ def _summary(out: Console, report) -> None:
                                                            " (--prune removes them)"),
                   markup=False)
     for failure in r.failed + r.still_failed:
-        out.print(f"  failed: {failure['id']}: {failure['error']}", markup=False)
+        out.print(printable(f"  failed: {failure['id']}: {failure['error']}"), markup=False)
     if r.source_error:
-        out.print(f"  source error: {r.source_error}", markup=False)
+        out.print(printable(f"  source error: {r.source_error}"), markup=False)
     out.print(f"feed: {r.feed}", markup=False)
     if r.interrupted:
         out.print("interrupted; run the same command again to resume", markup=False)
@@ -245,7 +251,7 @@ def show_status(outdir: Path, as_json: bool) -> int:
         for row in rows:
             detail = (f"{(row.duration or 0) / 60:5.1f} min, {row.chapters} ch"
                       if row.status == "done" else (row.error or ""))
-            out.print(f"{row.status:<7} {row.id}  {detail}", markup=False)
+            out.print(printable(f"{row.status:<7} {row.id}  {detail}"), markup=False)
         summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items()))
         out.print(f"{len(rows)} articles ({summary or 'none'}); {_hours(audio)} of audio",
                   markup=False)

@@ -21,7 +21,6 @@ tries after the first), backoff (first wait in s, 0.5), max_backoff (s, 20), tim
 """
 from __future__ import annotations
 
-import functools
 import os
 import random
 import re
@@ -141,10 +140,9 @@ class GttsEngine(Engine):
         self.limiter = shared_limiter(self.url, rate)
         self._in_flight = threading.BoundedSemaphore(self.max_workers)
         self._local = threading.local()          # one requests.Session per thread
-        # On an instance, the availability probe asks this instance's endpoint and accent.
-        self.unavailable_reason = functools.partial(type(self).unavailable_reason,
-                                                    url=self.base_url, tld=self.tld,
-                                                    limiter=self.limiter)
+        # On an instance (an engine that will read), the probe is a request like any other:
+        # this endpoint and accent, this engine's retries and backoff.
+        self.unavailable_reason = self._probe
 
     # -- availability ---------------------------------------------------------------------
 
@@ -155,11 +153,9 @@ class GttsEngine(Engine):
         """None when the endpoint speaks a one-word probe within `timeout` seconds (two
         tries: one 429 or 5xx is no proof that the service is down). An engine's probes
         count against its rate limit like any other request."""
-        for module in ("gtts", "imageio_ffmpeg", "requests"):
-            try:
-                __import__(module)
-            except ImportError:
-                return f"not installed (pip install {module})"
+        missing = _missing_module()
+        if missing:
+            return missing
         import requests
 
         target = endpoint_url(url or os.environ.get(ENV_URL), tld)
@@ -186,6 +182,18 @@ class GttsEngine(Engine):
             else:
                 reason = f"endpoint answered HTTP {answer.status_code} ({target})"
         return reason
+
+    def _probe(self) -> str | None:
+        """None when this engine gets audio for a one-word request, through the same retry
+        policy as every utterance (a 500 or two at the start is not an outage)."""
+        missing = _missing_module()
+        if missing:
+            return missing
+        try:
+            self._fetch("Test", "en", decode=False)
+        except EngineError as exc:
+            return str(exc)
+        return None
 
     # -- voices ---------------------------------------------------------------------------
 
@@ -240,7 +248,7 @@ class GttsEngine(Engine):
             session.close()
             self._local.session = None
 
-    def _fetch(self, text: str, lang: str) -> Audio:
+    def _fetch(self, text: str, lang: str, decode: bool = True) -> Audio | None:
         """The audio of one request, retried; EngineError after the last try."""
         tries = self.retries + 1
         last, retry_after = "", None
@@ -251,13 +259,13 @@ class GttsEngine(Engine):
                 time.sleep(max(wait, min(self.max_backoff, retry_after or 0.0)))
             retry_after = None
             try:
-                return self._try(text, lang)
+                return self._try(text, lang, decode)
             except _Retryable as exc:
                 last, retry_after = str(exc), exc.retry_after
         raise EngineError(f"gtts: no audio for {text[:40]!r} after {tries} tries"
                           f" ({last}; endpoint {self.url})")
 
-    def _try(self, text: str, lang: str) -> Audio:
+    def _try(self, text: str, lang: str, decode: bool = True) -> Audio | None:
         import requests
 
         request = _prepared_request(text, lang, self.slow, self.tld, self.url)
@@ -280,7 +288,16 @@ class GttsEngine(Engine):
         mp3 = _audio_from_answer(answer.text)
         if not mp3:
             raise _Retryable("answer with empty audio")
-        return _decode(mp3)
+        return _decode(mp3) if decode else None
+
+
+def _missing_module() -> str | None:
+    for module in ("gtts", "imageio_ffmpeg", "requests"):
+        try:
+            __import__(module)
+        except ImportError:
+            return f"not installed (pip install {module})"
+    return None
 
 
 def _retry_after(answer) -> float | None:

@@ -26,6 +26,7 @@ from ..timelimit import alarm
 from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
 from .decode import DEFAULT_MAX_BYTES, decode_html
+from .limits import bound_attributes
 from .metadata import extract_metadata
 from .post import process, to_sections
 from .recover import lead_paragraph, sibling_chunks
@@ -93,7 +94,7 @@ def _parser():
 def _parse(text: str):
     """text: decode_html's text, which holds no control characters (it removes them)."""
     text = _XML_DECL.sub("", text, count=1)
-    text = _CONTROL_REFS.sub("", text)
+    text = bound_attributes(_CONTROL_REFS.sub("", text))  # libxml2 is quadratic in them
     try:
         tree = lxml.html.document_fromstring(text, parser=_parser())
     except (etree.ParserError, ValueError) as exc:

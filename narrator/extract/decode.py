@@ -21,7 +21,7 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
+_META_CHARSET = re.compile(rb"""<meta[^<>]+charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 _XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]*encoding\s*=\s*["']([\w.:-]+)""", re.I)
 _HTTP_CHARSET = re.compile(r"""charset\s*=\s*["']?\s*([\w.:-]+)""", re.I)
 # Labels browsers treat as windows-1252 (it is a superset of them).
@@ -41,15 +41,24 @@ _TAG = re.compile(r"<\s*(?:!doctype|html|head|body|p|div|article|h[1-6]|title|me
 HTML_TYPES = ("text/html", "application/xhtml+xml", "application/xml", "text/xml")
 
 
+# Python codecs that are no character set: a page declaring one ("rot13", "hex", "punycode")
+# is read as if it declared nothing.
+_NOT_CHARSETS = {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined",
+                 "utf-7"}
+
+
 def _codec(label: str | None) -> str | None:
     if not label:
         return None
     label = label.strip().strip("\"'").lower()
     label = _ALIASES.get(label, label)
     try:
-        return codecs.lookup(label).name
+        info = codecs.lookup(label)
     except LookupError:
         return None
+    if not getattr(info, "_is_text_encoding", True) or info.name in _NOT_CHARSETS:
+        return None  # bytes-to-bytes transforms (rot13, hex, base64, zlib...) and the above
+    return info.name
 
 
 def check_bytes(raw: bytes, *, content_type: str | None = None, max_bytes: int = DEFAULT_MAX_BYTES) -> None:
@@ -137,7 +146,7 @@ def decode_html(raw: bytes, *, content_type: str | None = None,
         try:
             text, source = raw.decode(enc), f"{enc} ({where})"
             break
-        except UnicodeDecodeError:
+        except (UnicodeError, LookupError):
             continue
     if text is None:
         try:
@@ -160,7 +169,7 @@ def decode_html(raw: bytes, *, content_type: str | None = None,
         text = _CONTROL.sub("", text)
     if _looks_binary(raw[:8192]) and not _TAG.search(text[:65536]):
         raise InputError("not an HTML page (binary data)")
-    if not _TAG.search(text[:200_000]) and not re.search(r"<[a-zA-Z][^>]*>", text[:200_000]):
+    if not _TAG.search(text[:200_000]) and not re.search(r"<[a-zA-Z][^<>]*>", text[:200_000]):
         raise InputError("not an HTML page (no HTML markup found)")
     fixed, source = repair_mojibake(text, source)
     if fixed is not text:

@@ -12,16 +12,19 @@
 """
 from __future__ import annotations
 
+import asyncio
 import gzip
 import hashlib
 import hmac
 import json
 import logging
 import re
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Callable, Iterable
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -44,6 +47,10 @@ from .voicecheck import check_voice
 log = logging.getLogger("narrator.server")
 
 MAX_BODY = 6 * 1024 * 1024
+# Pages fetched at once for clients. Fetch work has its own threads: slow pages (each has a
+# 10 s deadline) never take the threads that answer status and audio requests; past this
+# many, a submission by URL is answered 503 at once.
+FETCH_SLOTS = 8
 # What a client may choose. Not the engine (the server's operator does: an engine may call out
 # to the network), and voices and languages by name only (an engine may take a voice path).
 OPTION_KEYS = {"voice": str, "language": str, "bitrate_kbps": int}
@@ -146,18 +153,22 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     static_gz = {k: gzip.compress(v[0], 9, mtime=0) for k, v in static.items()}
     static_etags = {k: '"%s"' % hashlib.sha256(v[0]).hexdigest()[:16] for k, v in static.items()}
 
+    fetch_threads = ThreadPoolExecutor(FETCH_SLOTS, thread_name_prefix="narrator-fetch")
+    fetch_slots = threading.BoundedSemaphore(FETCH_SLOTS)
+
     @asynccontextmanager
     async def lifespan(app):
         if start_workers:
             pool.start()
         yield
+        fetch_threads.shutdown(wait=False, cancel_futures=True)
         pages.close()
         pool.stop()
         if lock is not None:
             lock.close()
 
     app = FastAPI(title="narrator", lifespan=lifespan, docs_url=None, redoc_url=None,
-                  openapi_url=None)
+                  openapi_url=None, redirect_slashes=False)  # see _Outer: no Host echoed
     app.state.store, app.state.pool, app.state.fetcher = store, pool, fetcher
     app.state.pages = pages
 
@@ -203,8 +214,13 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
             payload = json.loads(body or b"null")
         except ValueError:
             raise HTTPException(400, "the body must be JSON") from None
+        except RecursionError:
+            raise HTTPException(400, "the body's JSON is nested too deeply") from None
         if not isinstance(payload, dict):
             raise HTTPException(400, "the body must be a JSON object")
+        if not _unicode_text(payload):
+            raise HTTPException(400, "the body's JSON holds a string that is not Unicode "
+                                "text (a lone surrogate such as \\ud800)")
         return payload
 
     @app.post("/v1/narrations", status_code=202)
@@ -242,10 +258,16 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
                 raise HTTPException(400, "'html' must be a non-empty string")
             content = page.encode("utf-8")
         elif url:
+            if not fetch_slots.acquire(blocking=False):
+                return _json_error(503, "too many pages are being fetched; retry shortly",
+                                   {"Retry-After": "5"})
             try:
-                fetched = await run_in_threadpool(fetcher.fetch, url)
+                fetched = await asyncio.get_running_loop().run_in_executor(
+                    fetch_threads, fetcher.fetch, url)
             except NarratorError as exc:
                 return _json_error(400, str(exc))
+            finally:
+                fetch_slots.release()
             content, url = fetched.body, fetched.url
         else:
             raise HTTPException(400, "give 'url' or 'html'")
@@ -371,11 +393,52 @@ def create_app(data_dir: Path, token: str | None, engine: str = "espeak", *,
     return _Outer(AccessLog(outer) if access_log else outer, app)
 
 
+def _unicode_text(payload) -> bool:
+    """Whether every string in a parsed JSON value (keys too) can be encoded as UTF-8."""
+    stack = [payload]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
+
+
 class _Outer:
-    """The ASGI app with CORS around it; `.fastapi` and `.state` stay reachable."""
+    """The ASGI app with CORS around it; `.fastapi` and `.state` stay reachable.
+
+    It also answers a path with a trailing slash that names a route without it: 307 to that
+    path, as a relative reference. Starlette's own redirect builds an absolute URL from the
+    request's Host header, which would send a client wherever the request said."""
 
     def __init__(self, asgi, fastapi: FastAPI):
         self._asgi, self.fastapi, self.state = asgi, fastapi, fastapi.state
 
     async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            target = self._without_slash(scope)
+            if target is not None:
+                query = scope.get("query_string", b"")
+                location = target + ("?" + query.decode("latin-1") if query else "")
+                response = Response(status_code=307, headers={"Location": location})
+                return await response(scope, receive, send)
         await self._asgi(scope, receive, send)
+
+    def _without_slash(self, scope) -> str | None:
+        path = scope["path"]
+        target = path.rstrip("/")
+        if path == target or not target.startswith("/") or target.startswith("//"):
+            return None
+        from starlette.routing import Match
+
+        probe = {**scope, "path": target}
+        if any(route.matches(probe)[0] != Match.NONE for route in self.fastapi.router.routes):
+            return quote(target)
+        return None

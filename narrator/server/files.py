@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 CHUNK = 256 * 1024
 SMALL = 1024 * 1024  # ranges up to this are answered from one read
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_DIGITS = 18  # longer numbers are larger than any file (and int() refuses > 4,300 digits)
 
 MEDIA_TYPES = {
     ".mp3": "audio/mpeg",
@@ -37,6 +38,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | None | str:
     first, last = m.groups()
     if first == "" and last == "":
         return None
+    if first == "" and len(last) > _DIGITS:  # more than any file: the whole file, a 200
+        return None
+    if len(first) > _DIGITS:  # past the end of any file
+        return "unsatisfiable"
+    last = last if len(last) <= _DIGITS else str(size)  # clamped below
     if first == "":  # the last N bytes
         n = int(last)
         if n == 0:

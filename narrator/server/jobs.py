@@ -65,6 +65,12 @@ ADDED_COLUMNS = {"interrupted": "INTEGER NOT NULL DEFAULT 0", "spoken": "TEXT",
 STATUSES = ("queued", "running", "done", "failed")
 
 
+# Temp files of a job folder: narrator.assemble's ".NAME.XXXXXXXX.tmp" beside each output,
+# and JobStore.submit's ".source.N.tmp".
+_TEMP_NAME = re.compile(r"^\.(?:(?:%s)\.[A-Za-z0-9_]+|source\.[0-9]+)\.tmp$"
+                        % "|".join(re.escape(name) for name in SIDE_FILES.values()))
+
+
 def job_id(html: bytes, options: dict) -> str:
     h = hashlib.sha256()
     h.update(json.dumps(options, sort_keys=True, separators=(",", ":")).encode())
@@ -253,6 +259,21 @@ class JobStore:
                                         " WHERE status='running'", (now,)).rowcount
         return requeued, given_up
 
+    def remove_temp_files(self) -> list[Path]:
+        """Remove the temp files a killed server's narrations left in job folders: the
+        outputs' (`.audio.mp3.XXXXXXXX.tmp`, written then renamed) and the page's
+        (`.source.N.tmp`). Only narrator's own names; call it with the folder locked, before
+        any job runs."""
+        removed = []
+        for folder in self.jobs_dir.iterdir():
+            if not (valid_id(folder.name) and folder.is_dir()) or folder.is_symlink():
+                continue
+            for entry in folder.iterdir():
+                if _TEMP_NAME.match(entry.name) and entry.is_file() and not entry.is_symlink():
+                    entry.unlink(missing_ok=True)
+                    removed.append(entry)
+        return removed
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -290,6 +311,10 @@ class WorkerPool:
         self.listeners: list[Callable[[str], None]] = []  # called with a job's id as it ends
 
     def start(self) -> None:
+        leftovers = self.store.remove_temp_files()
+        if leftovers:
+            log.info("removed %d temp file(s) a stopped server left in job folders",
+                     len(leftovers))
         resumed, given_up = self.store.requeue_interrupted()
         if resumed:
             log.info("resuming %d interrupted job(s)", resumed)

@@ -81,7 +81,7 @@ def add_page_routes(app: FastAPI, service: PageService, *,
         try:
             payload = json.loads(body)
             domains = {str(d).lower() for d in payload["payload"].get("domains", [])}
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             raise HTTPException(400, "not a Webflow site_publish payload") from None
         if payload.get("triggerType") != "site_publish":
             return JSONResponse({"ignored": payload.get("triggerType")}, status_code=200)

@@ -3,7 +3,9 @@
 A crash in a native library (an engine, the MP3 encoder, the OOM killer) then kills one
 narration process, not the server with every download in flight: the job fails with a reason,
 the pool is started again, and the server keeps serving. A narration process runs the job on
-its main thread, so the time limit is an alarm that stops any stage, extraction included. The
+its main thread, so the time limit is an alarm that stops any stage, extraction included; C
+code that never returns cannot be interrupted by it, so the server also waits at most
+OUTSIDE_GRACE_S longer, then kills the narration process (and starts a new one). The
 process reports progress into the job database itself (SQLite in WAL mode takes writers from
 several processes). Processes are recycled after some jobs, so their memory stays flat.
 """
@@ -22,6 +24,7 @@ from typing import Callable
 from .. import __version__
 from ..errors import NarratorError, TimeLimitError
 from ..lifeline import NARRATION_MODULES, narration_pool
+from ..timelimit import OUTSIDE_GRACE_S
 from .jobs import SIDE_FILES, Job, JobStore
 
 ARTICLE_META = "article.json"  # in a job's folder, not served: read by the site feeds
@@ -166,13 +169,26 @@ class ProcessRunner:
 
     def __call__(self, store: JobStore, job: Job) -> tuple:
         pool = self._executor()
+        future = pool.submit(self.job_function, str(store.data_dir), job.id, job.url,
+                             job.options, self.job_timeout, self.synth_workers)
         try:
-            return pool.submit(self.job_function, str(store.data_dir), job.id, job.url,
-                               job.options, self.job_timeout, self.synth_workers).result()
+            return future.result(self.job_timeout + OUTSIDE_GRACE_S if self.job_timeout
+                                 else None)
         except BrokenProcessPool:
             self._drop(pool, wait=False)  # this thread's next job starts a new process
             raise NarratorError("the narration process died while narrating this page "
                                 "(a crash in an engine or the encoder, or out of memory)")
+        except TimeoutError:  # stuck where its alarm cannot reach: in C code
+            self._terminate(pool)
+            raise TimeLimitError(f"narration took longer than {self.job_timeout:g} s (the "
+                                 "server's --job-timeout); its narration process was stopped")
+
+    def _terminate(self, pool: ProcessPoolExecutor) -> None:
+        # The executor has no public way to stop a running call; its processes are in
+        # `_processes` (CPython 3.8-3.13).
+        for process in list((getattr(pool, "_processes", None) or {}).values()):
+            process.terminate()
+        self._drop(pool, wait=False)
 
     def close(self) -> None:
         """Stops the narration processes now: a stopping server does not wait for a narration
@@ -181,8 +197,4 @@ class ProcessRunner:
             self._closed = True
             pools, self._pools = list(self._pools), set()
         for pool in pools:
-            # The executor has no public way to stop a running call; its processes are in
-            # `_processes` (CPython 3.8-3.13).
-            for process in list(getattr(pool, "_processes", {}).values()):
-                process.terminate()
-            pool.shutdown(wait=False, cancel_futures=True)
+            self._terminate(pool)

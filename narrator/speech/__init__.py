@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from typing import Callable, Iterable, Mapping
 
+from .bounds import drop_unspeakable
 from .quantities import (spell_dates, spell_fractions, spell_money, spell_numbers,
                          spell_ordinals, spell_rates, spell_times, spell_units)
 from .rules import Context, LanguageRules, load_rules
@@ -23,13 +24,15 @@ from .text import (apply_lexicon, clean_characters, drop_editorial_brackets,
 
 Step = Callable[[str, Context], str]
 
-# Order matters: characters are cleaned before anything matches them; the lexicon runs before
+# Order matters: characters are cleaned before anything matches them; then what no one could
+# say is dropped, which bounds every later step's work (see bounds.py); the lexicon runs before
 # the acronym step so a site's word wins; addresses go before anything that reads dots or
 # digits; abbreviations before dates (no. 5, p. 12); dates, times, money and units each take
 # the numbers they understand before ordinals and plain numbers take the rest; acronyms come
 # after numbers (COP21 -> COP vingt et un -> Cop vingt et un); `tidy` is always last.
 PIPELINE: tuple[Step, ...] = (
     clean_characters,
+    drop_unspeakable,
     drop_editorial_brackets,
     apply_lexicon,
     speak_web_addresses,
@@ -72,7 +75,8 @@ def normalize(text: str, language: str, *, lexicon: Mapping[str, str] | None = N
 
 
 __all__ = ["normalize", "PIPELINE", "Step", "Context", "LanguageRules", "load_rules",
-           "clean_characters", "drop_editorial_brackets", "apply_lexicon", "speak_web_addresses",
+           "clean_characters", "drop_unspeakable", "drop_editorial_brackets", "apply_lexicon",
+           "speak_web_addresses",
            "expand_parenthetical_prefixes", "expand_abbreviations", "spell_dates", "spell_times",
            "spell_money", "spell_rates", "spell_units", "spell_fractions", "spell_ordinals",
            "spell_numbers", "spell_acronyms", "speak_symbols", "normalize_quotes", "tidy"]

@@ -165,8 +165,10 @@ def spell_rates(text: str, ctx: Context) -> str:
             return m.group(0)
         return f"{m.group('left')} {rates['per']} {denominators[m.group('d')]}"
 
-    pattern = (rf"(?P<left>[^\s\d/]*[^\s\d/.]\.?)/(?P<d>{_alternatives(denominators)})"
-               rf"(?![\w²³])")
+    # `left` starts where its run of letters starts (the lookbehind): the leftmost match always
+    # does, and trying every position inside a long word would be quadratic in its length.
+    pattern = (rf"(?<![^\s\d/])(?P<left>[^\s\d/]*[^\s\d/.]\.?)/"
+               rf"(?P<d>{_alternatives(denominators)})(?![\w²³])")
     return re.sub(pattern, render, text)
 
 

@@ -1,0 +1,1 @@
+"""Network access shared by the faces: the fetch guard (guard.py)."""
