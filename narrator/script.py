@@ -10,52 +10,11 @@ import re
 from typing import Callable, Iterable, Mapping
 
 from .language import LanguageProfile, profile
-from .model import Article, Block, Chapter, ListBlock, Paragraph, Quote, Script, Utterance
+from .model import Article, Block, Chapter, ListBlock, Quote, Script, Utterance
+from .render import block_text, clean, quote_sentence, render_text  # noqa: F401 (render_text, block_text: re-exported)
 
 CHAPTER_TITLE_WORDS = 7
-_SPACE = re.compile(r"\s+")
-_ATTRIBUTION_DASH = re.compile(r"^\s*[-\u2010-\u2015\u2212~]+\s*")
-
 Normalizer = Callable[[str, str], str]
-
-
-def _clean(text: str) -> str:
-    return _SPACE.sub(" ", text).strip()
-
-
-# ----------------------------------------------------------------------------- rendering
-
-
-def quote_sentence(quote: Quote, lang: LanguageProfile) -> str:
-    """The quote as the narrator says it, attribution included, in the language's form."""
-    text = _clean(quote.text).rstrip()
-    if text.endswith(".") and not text.endswith("..."):
-        text = text[:-1].rstrip()
-    speaker = _clean(_ATTRIBUTION_DASH.sub("", quote.attribution or ""))
-    if speaker:
-        return lang.quote_with_speaker.format(quote=text, speaker=speaker.rstrip("."))
-    return lang.quote_without_speaker.format(quote=text)
-
-
-def block_text(block: Block, lang: LanguageProfile) -> str:
-    if isinstance(block, Paragraph):
-        return _clean(block.text)
-    if isinstance(block, Quote):
-        return quote_sentence(block, lang)
-    if isinstance(block, ListBlock):
-        return "\n".join(_clean(item) for item in block.items if _clean(item))
-    raise TypeError(f"unknown block {block!r}")
-
-
-def render_text(article: Article) -> str:
-    """The spoken text before speech normalisation: the `narrator extract` text format."""
-    lang = profile(article.language)
-    parts = [_clean(article.title)]
-    for section in article.sections:
-        if section.heading:
-            parts.append(_clean(section.heading))
-        parts.extend(block_text(block, lang) for block in section.blocks)
-    return "\n\n".join(p for p in parts if p) + "\n"
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -63,7 +22,7 @@ def render_text(article: Article) -> str:
 
 def split_sentences(text: str, lang: LanguageProfile) -> list[str]:
     """Split a paragraph at sentence ends, not after known abbreviations or initials."""
-    text = _clean(text)
+    text = clean(text)
     sentences: list[str] = []
     start = 0
     for match in re.finditer(r"[.!?\u2026]+[\"'\u201d\u00bb)\]]*(?=\s+[\"'\u201c\u00ab(\[]?[A-Z\u00C0-\u00DE0-9])",
@@ -88,7 +47,7 @@ def split_sentences(text: str, lang: LanguageProfile) -> list[str]:
 
 
 def _opening_words(text: str, n: int = CHAPTER_TITLE_WORDS) -> str:
-    words = _clean(text).split(" ")
+    words = clean(text).split(" ")
     title = " ".join(words[:n]).rstrip(",;:.")
     return title + ("\u2026" if len(words) > n else "")
 
@@ -129,7 +88,7 @@ def build_script(article: Article, *, lexicon: Mapping[str, str] | None = None,
         utterances: list[Utterance] = []
         for kind, item in items:
             if kind in ("title", "heading"):
-                text = _clean(item)
+                text = clean(item)
                 utterances.append(Utterance(text, speech(text), kind, lang.paragraph_pause_ms))
             elif isinstance(item, Quote):
                 text = quote_sentence(item, lang)
@@ -149,10 +108,10 @@ def build_script(article: Article, *, lexicon: Mapping[str, str] | None = None,
             last = utterances[-1]
             utterances[-1] = Utterance(last.text, last.speech, last.kind, lang.chapter_pause_ms,
                                        last.role)
-            chapters.append(Chapter(title=_clean(title), utterances=tuple(utterances)))
+            chapters.append(Chapter(title=clean(title), utterances=tuple(utterances)))
     if chapters:  # no silence after the very end
         final = chapters[-1].utterances[-1]
         chapters[-1] = Chapter(chapters[-1].title, chapters[-1].utterances[:-1] + (
             Utterance(final.text, final.speech, final.kind, 0, final.role),))
-    return Script(title=_clean(article.title), language=lang.code, chapters=tuple(chapters),
+    return Script(title=clean(article.title), language=lang.code, chapters=tuple(chapters),
                   meta=article.meta)

@@ -174,7 +174,7 @@ def test_explain_names_rule():
     report = explain(raw)
     assert report.rule_sets == ["generic", "webflow"]
     assert "webflow" in report.engine
-    rules = {text: rule for text, rule in report.dropped}
+    rules = {text: rule for text, rule, _ in report.dropped}
     assert "pattern" in rules["13:59 min"]
     assert "phrase" in rules["Ecouter cet article"] and "generic" in rules["Ecouter cet article"]
     assert "kicker" in rules["IMPACT CSR LEADERS"]
@@ -199,7 +199,7 @@ def test_user_rules_file(tmp_path):
     assert "promotionnel" not in text and "magazine" not in text and "Offre" not in text
     assert "tableau" not in text
     report = explain(page(body), rules=[rules])
-    assert any("mysite" in rule and "encart-maison" in rule for _, rule in report.dropped)
+    assert any("mysite" in rule and "encart-maison" in rule for _, rule, _ in report.dropped)
 
 
 def test_bad_rules_file(tmp_path):
@@ -273,7 +273,7 @@ def test_pullquote_repeating_body_is_spoken_once():
     kept = extract_article(page(body), options={"pullquote_dedupe": "keep-both"})
     assert len([b for b in kept.blocks() if isinstance(b, Quote)]) == 1
     report = explain(page(body))
-    assert any("pullquote_dedupe" in rule for _, rule in report.dropped)
+    assert any("pullquote_dedupe" in rule for _, rule, _ in report.dropped)
 
 
 # ----------------------------------------------------------------------------- blocks

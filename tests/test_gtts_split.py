@@ -133,3 +133,12 @@ def test_avoidable_mid_clause_cuts_are_detected():
                                             "débat sur les transports en commun."]) != []
     assert avoidable_mid_clause_cuts(text, ["Le conseil a voté le budget,", "après un long "
                                             "débat sur les transports en commun."]) == []
+
+
+def test_a_boundary_that_leaves_nothing_to_say_is_not_counted_as_avoidable():
+    # Found by hypothesis: the cut before the final "(" cannot be used ("(" alone is never a
+    # request), so the 21 characters must be cut between words, which is not avoidable.
+    text = "00 000 000 000000 0 ("
+    chunks = split_text(text, 20)
+    _assert_valid(text, chunks, 20)
+    assert avoidable_mid_clause_cuts(text, chunks, 20) == []

@@ -64,7 +64,7 @@ def test_golden_file_is_well_formed(page):
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
 def test_extraction_matches_golden(page):
     from narrator.extract import extract_article
-    from narrator.script import render_text
+    from narrator.render import render_text
 
     expected = page.with_suffix(".txt").read_bytes().decode("utf-8")
     actual = render_text(extract_article(page.read_bytes(), url=None))

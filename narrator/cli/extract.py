@@ -61,7 +61,7 @@ def extract_command(
     from .. import extract as ex
     from ..errors import InputError
     from ..pipeline import read_input
-    from ..script import render_text
+    from ..render import render_text
 
     format = format.value
     if body_only and format != "text":
@@ -81,8 +81,11 @@ def extract_command(
         data = article_json(article)
         if report is not None:
             data["explain"] = {"encoding": report.encoding, "rule_sets": report.rule_sets,
-                               "main_content": report.engine,
-                               "dropped": [{"text": t, "rule": r} for t, r in report.dropped]}
+                               "main_content": report.engine, "main_text_chars": report.main_chars,
+                               "dropped": [{"text": t, "rule": r, "main_text_chars": c} for t, r, c in report.dropped],
+                               "kept_by_guard": [{"text": t, "why": r, "main_text_chars": c}
+                                                 for t, r, c in report.spared],
+                               "recovered": [{"text": t, "why": r} for t, r in report.recovered]}
         sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
     else:
         sys.stdout.write(render_text(ex.body_only(article) if body_only else article))

@@ -61,12 +61,15 @@ class RateLimiter:
                 digest = hashlib.sha256(key.encode()).hexdigest()[:16]
                 self.path = folder / f"rate-{digest}"
 
-    def acquire(self) -> None:
+    def acquire(self) -> float:
+        """Wait for our slot; return its start time (what the spacing guarantee is about:
+        the wake-up after it may be late on a loaded machine, never early)."""
         with self._lock:
             start = self._reserve()
         delay = start - time.time()
         if delay > 0:
             time.sleep(delay)
+        return start
 
     def _reserve(self) -> float:
         """The start time of our request; the slot after it is the next caller's."""

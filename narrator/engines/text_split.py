@@ -151,7 +151,7 @@ def avoidable_mid_clause_cuts(text: str, chunks: list[str], limit: int = 100) ->
     text = " ".join(text.split())
     if " ".join(chunks) != text:
         raise ValueError("the chunks do not spell the text")
-    bounds = sorted(clause_boundaries(text) | {0, len(text)})
+    bounds = _usable(text, sorted(clause_boundaries(text) | {0, len(text)}))
     found, start = [], 0
     for chunk, following in zip(chunks, chunks[1:]):
         end, start = start + len(chunk), start + len(chunk) + 1
@@ -162,3 +162,21 @@ def avoidable_mid_clause_cuts(text: str, chunks: list[str], limit: int = 100) ->
         if len(text[left:right].strip()) <= limit:
             found.append(f"{chunk[-30:]} | {following[:30]}")
     return found
+
+
+def _usable(text: str, bounds: list[int]) -> list[int]:
+    """Clause boundaries a request may really end at: not one that would leave a piece with
+    nothing to say ("… 0 (" cannot end before "(", which is never sent alone)."""
+    bounds = list(bounds)
+    i = 1
+    while i < len(bounds):
+        if speakable(text[bounds[i - 1]:bounds[i]]):
+            i += 1
+        elif i < len(bounds) - 1:
+            del bounds[i]      # glue the piece to the one after it
+        elif len(bounds) > 2:
+            del bounds[i - 1]  # the last piece: glue it to the one before it
+            i -= 1
+        else:
+            break
+    return bounds

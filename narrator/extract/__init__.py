@@ -23,20 +23,20 @@ from lxml import etree
 from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
-from .blocks import RawBlock, common_ancestor, from_trafilatura, walk_dom
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, clean_tree, text_of
+from .blocks import RawBlock, read_tables, walk_dom
+from .clean import Dropped, Log, clean_tree, text_of
+from .content import Choice, content_root, drop_strays
 from .decode import DEFAULT_MAX_BYTES, decode_html
+from .generic import generic_blocks
 from .limits import bound_attributes
-from .metadata import extract_metadata
+from .metadata import SUBTITLE_CHARS, read_metadata
 from .post import process, to_sections
-from .recover import lead_paragraph, sibling_chunks
-from .rules import RuleSet, compile_selector, norm_phrase, select_rules
+from .rules import RuleSet, select_rules
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
 
 DEFAULT_TIME_LIMIT = float(os.environ.get("NARRATOR_EXTRACT_TIME_LIMIT", "20"))
-MIN_CONTENT_CHARS = 200
 _XML_DECL = re.compile(r"^\s*<\?xml[^>]*\?>", re.I)
 
 
@@ -56,12 +56,26 @@ class Explanation:
     encoding: str
     rule_sets: list[str]
     engine: str
-    dropped: list[tuple[str, str]] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)   # (text, rule, main-text chars taken)
+    spared: list[Dropped] = field(default_factory=list)    # kept by a guard: (text, why, chars)
+    recovered: list[tuple[str, str]] = field(default_factory=list)  # put back: (text, why)
+    main_chars: int = 0  # the main text's size, as estimated before any removal
 
     def render(self) -> str:
         lines = [f"encoding: {self.encoding}", f"rule sets: {', '.join(self.rule_sets)}",
-                 f"main content: {self.engine}", f"dropped ({len(self.dropped)}):"]
-        lines += [f"  - {text!r}\n      by {rule}" for text, rule in self.dropped]
+                 f"main content: {self.engine}",
+                 f"main text estimated before removals: {self.main_chars:,} characters",
+                 f"dropped ({len(self.dropped)}):"]
+        for text, rule, chars in self.dropped:
+            took = "" if chars is None else f"  [took {chars:,} of {self.main_chars:,} main-text chars]"
+            lines.append(f"  - {text!r}\n      by {rule}{took}")
+        if self.spared:
+            lines.append(f"kept by a guard ({len(self.spared)}):")
+            lines += [f"  - {text!r}\n      {why}  [holds {chars:,} main-text chars]"
+                      for text, why, chars in self.spared]
+        if self.recovered:
+            lines.append(f"recovered ({len(self.recovered)}):")
+            lines += [f"  - {text!r}\n      {why}" for text, why in self.recovered]
         return "\n".join(lines) + "\n"
 
 
@@ -108,23 +122,6 @@ def _parse(text: str):
     return tree
 
 
-def _content_root(tree, rs: RuleSet, fallback: bool = False):
-    for rule in (rs.fallback if fallback else rs.content):
-        found = compile_selector(rule.value)(tree)
-        found = [f for f in found if not any(a in found for a in f.iterancestors())]
-        if not found:
-            continue
-        if len(found) == 1:
-            root = found[0]
-        else:
-            root = common_ancestor(found)
-            if root is None or root.tag in ("html", "body"):
-                root = max(found, key=lambda f: len(text_of(f)))
-        if len(text_of(root)) >= MIN_CONTENT_CHARS:
-            return root, rule.source
-    return None, None
-
-
 def _has_text(blocks) -> bool:
     body = " ".join(b.text or " ".join(b.items) for b in blocks if b.kind in ("p", "quote", "list"))
     return len(body.strip()) >= 20
@@ -142,37 +139,45 @@ def _guess_language(text: str, rs: RuleSet) -> str | None:
 def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: dict | None):
     text, encoding = decode_html(html, content_type=content_type, max_bytes=max_bytes)
     tree = _parse(text)
-    meta = extract_metadata(tree, url, markup=text)
+    meta, fallback_subtitle = read_metadata(tree, url)
     rs = select_rules(tree, text[:200_000], user=tuple(rules))
     if options:
         rs.options.update(options)
     lang = meta.language or "en"
-    standfirst = clean_tree(tree, rs, log)
-    engine_choice = rs.options.get("engine", "auto")
-    root, source = (None, None)
-    if engine_choice != "trafilatura":
-        root, source = _content_root(tree, rs)
+    cleaned = clean_tree(tree, rs, log)
+    standfirst, main = cleaned.standfirst, cleaned.main
+    if meta.subtitle is None:  # JSON-LD names none: the standfirst the rules found, else the description
+        found = text_of(standfirst) if standfirst is not None else ""
+        meta = _replace(meta, subtitle=found if SUBTITLE_CHARS[0] <= len(found) <= SUBTITLE_CHARS[1]
+                        else fallback_subtitle)
+    log.main_chars = main.total
+    choice = content_root(tree, rs, main) if rs.options.get("engine", "auto") != "trafilatura" else Choice()
+    root, source, why = choice.root, choice.source, choice.why
     raw: list[RawBlock]
     note_lang = meta.language or "en"
     note = rs.note("table", note_lang)
     if root is not None:
-        engine = f"content root from rule {source}"
+        engine = f"content root from rule {source}: {why}"
         raw = walk_dom(root, rs.options, log, note)
         dom_path = True
         if standfirst is not None and not any(a is root for a in standfirst.iterancestors()) \
                 and standfirst is not root:
             raw.insert(0, RawBlock("p", text_of(standfirst), origin="standfirst"))
     else:
-        engine = "trafilatura (no content rule matched)"
-        raw = _trafilatura(tree, url, rs, log, note, meta.description or "")
+        engine = (f"trafilatura (generic detection won: {why})" if why
+                  else "trafilatura (no content rule matched)")
+        drop_strays(choice, log)
+        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", main, standfirst)
         dom_path = False
-    blocks = process(raw, meta.title, rs, log, dom_path=dom_path)
+    blocks = process(read_tables(raw, log), meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):
         # trafilatura found nothing it trusts: walk the page's declared article container
-        root, source = _content_root(tree, rs, fallback=True)
+        choice = content_root(tree, rs, main, fallback=True)
+        root, source = choice.root, choice.source
         if root is not None:
             engine = f"content root from fallback rule {source} (trafilatura found no text)"
-            blocks = process(walk_dom(root, rs.options, log, note), meta.title, rs, log, dom_path=True)
+            blocks = process(read_tables(walk_dom(root, rs.options, log, note), log), meta.title, rs, log,
+                             dom_path=True)
     if not _has_text(blocks):
         raise NoArticleError("no article text found on the page")
     sections = to_sections(blocks, log)
@@ -202,54 +207,6 @@ def _renote(sections, old, new):
                                          for b in s.blocks)) for s in sections)
 
 
-_INLINE_STYLED = etree.XPath(
-    "//p//*[self::span or self::a or self::em or self::strong or self::b or self::i or self::u or self::font]"
-    "[@class or @id or @style]")
-
-
-def _trafilatura(tree, url, rs: RuleSet, log: Log, note, description: str = ""):
-    import trafilatura
-
-    quotes = {}
-    for q in tree.xpath(f"//*[@{QUOTE_ATTR}]"):
-        quotes[norm_phrase(text_of(q))] = q.get(ATTRIBUTION_ATTR)
-    # inside a paragraph, markup is the sentence's: trafilatura's precision mode drops inline
-    # elements by class or style (class="link", a "border" style), which cuts words out of the
-    # middle of a sentence. The drop rules have already run, so these attributes can go.
-    for el in _INLINE_STYLED(tree):
-        for attr in ("class", "id", "style"):
-            el.attrib.pop(attr, None)
-    # the metadata is read: the head's scripts and styles (a third of a page's markup, on the
-    # Scrapinghub set) would only be copied by trafilatura, several times, then thrown away
-    head = tree.find("head")
-    if head is not None:
-        for el in list(head.iter("script", "style", "link", "noscript")):
-            if el.tag != "script" or (el.get("type") or "").lower() != "application/ld+json":
-                el.getparent().remove(el)
-    doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
-                                      include_tables=rs.options.get("tables") != "drop",
-                                      include_images=False, include_formatting=False, include_links=False,
-                                      with_metadata=False, deduplicate=False,
-                                      favor_precision=True)  # measured: P +0.009, R -0.007
-    if doc is None or doc.body is None:
-        return []
-    raw = from_trafilatura(doc.body, rs.options, log, note, quotes)
-    body = tree.find("body")
-    if body is not None:
-        raw = sibling_chunks(body, raw, rs.options, log, note)
-        raw = lead_paragraph(description, body, raw, log)
-    if log.enabled:  # name what the main-content detection left out
-        kept = {norm_phrase(b.text) for b in raw} | {norm_phrase(i) for b in raw for i in b.items}
-        for el in (body if body is not None else tree).iter("p", "h1", "h2", "h3", "h4", "li", "div", "span", "a", "td"):
-            if len(el) and any(isinstance(c.tag, str) and c.tag in ("p", "div", "ul", "ol", "table", "li", "section")
-                               for c in el):
-                continue  # a container: its leaves speak for it
-            text = text_of(el)
-            if text and norm_phrase(text) not in kept and not any(norm_phrase(text) in k for k in kept):
-                log.add(text, "main-content detection (trafilatura): not part of the article")
-    return raw
-
-
 def extract_article(html: bytes, *, url: str | None = None, content_type: str | None = None,
                     rules: Sequence[Path] = (), max_bytes: int = DEFAULT_MAX_BYTES,
                     time_limit_s: float | None = DEFAULT_TIME_LIMIT, options: dict | None = None) -> Article:
@@ -263,7 +220,7 @@ def explain(html: bytes, *, url: str | None = None, content_type: str | None = N
     """Like extract_article, plus what was dropped and by which rule or heuristic."""
     log = Log(True)
     article, encoding, rs, engine = _guarded(html, url, content_type, rules, max_bytes, time_limit_s, log, options)
-    return Explanation(article, encoding, rs.names, engine, log.entries)
+    return Explanation(article, encoding, rs.names, engine, log.entries, log.spared, log.recovered, log.main_chars)
 
 
 def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
@@ -278,7 +235,7 @@ def _guarded(html, url, content_type, rules, max_bytes, limit, log, options):
 
 def extract_text(html: bytes, url: str | None = None) -> str:
     """The `narrator extract` text of a page (for the evaluation harness)."""
-    from ..script import render_text
+    from ..render import render_text
 
     return render_text(extract_article(html, url=url))
 
@@ -293,6 +250,6 @@ def body_only(article: Article) -> Article:
 
 def extract_body_text(html: bytes, url: str | None = None) -> str:
     """The `narrator extract --body-only` text of a page: the article body without the title line."""
-    from ..script import render_text
+    from ..render import render_text
 
     return render_text(body_only(extract_article(html, url=url)))

@@ -6,13 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, STANDFIRST_ATTR, Log, text_of
+from .maintext import BLOCK_TAGS
 
 HEADINGS = {"h1": 1, "h2": 2, "h3": 3, "h4": 4, "h5": 5, "h6": 6}
-BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
-              "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
-              "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu", "nav", "ol",
-              "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
-              "caption", "noscript"}
 _SPACE = re.compile(r"\s+")
 
 
@@ -39,6 +35,21 @@ def comparison_key(text: str) -> str:
     return " ".join(_WORD.findall(text.casefold()))
 
 
+LINK_SHARE = 0.9   # a block this much link text is navigation, a call to action, a teaser ...
+SENTENCE_WORDS = 15  # ... unless it is a sentence this long that happens to be one link
+
+
+def link_only(text: str, linked: int, paragraph: bool = True) -> bool:
+    """True for a block that is (nearly) all link text and, for a paragraph, short."""
+    return linked >= len(text) * LINK_SHARE and (not paragraph or len(text.split()) < SENTENCE_WORDS)
+
+
+def links_list(items: list[str], linked: list[int]) -> bool:
+    """True for a list whose items are all links, short ones (related articles, navigation)."""
+    return bool(items) and all(n >= len(t) * LINK_SHARE for t, n in zip(items, linked)) \
+        and sum(len(i.split()) for i in items) / len(items) < SENTENCE_WORDS
+
+
 def common_ancestor(elements):
     """The nearest element that holds all of them (or is one of them); None if none."""
     common = None
@@ -52,11 +63,29 @@ def common_ancestor(elements):
     return common[0] if common else None
 
 
+def precedes(a, b, scope) -> bool:
+    """True when element a comes before element b in document order (both under scope)."""
+    for el in scope.iter():
+        if el is a:
+            return True
+        if el is b:
+            return False
+    return False
+
+
 def _has_block(el) -> bool:
     for d in el.iterdescendants():
         if isinstance(d.tag, str) and d.tag in BLOCK_TAGS:
             return True
     return False
+
+
+CAPTION_CHARS = 400  # a class naming a caption ("captioned-story") on more text is no caption
+
+
+def _caption_sized(el) -> bool:
+    """A class-substring heuristic gets a size guard: a caption is one short text."""
+    return el.find(".//p") is None and len(el.text_content()) <= CAPTION_CHARS
 
 
 class Walker:
@@ -90,7 +119,7 @@ class Walker:
         linked.clear()
         if not text:
             return
-        if link >= len(text) * 0.9 and (origin != "p" or len(text.split()) < 15):
+        if link_only(text, link, paragraph=origin == "p"):
             self.log.add(text, "heuristic: link-only block (navigation, call to action)")
             return
         self.out.append(RawBlock("p", text, origin=origin))
@@ -118,7 +147,8 @@ class Walker:
         if tag == "table":
             self.table(el, depth)
             return
-        if tag == "figcaption" or "caption" in (el.get("class") or "") and tag in ("p", "div", "span"):
+        if tag == "figcaption" or "caption" in (el.get("class") or "") and tag in ("p", "div", "span") \
+                and _caption_sized(el):
             if self.options.get("captions"):
                 self.out.append(RawBlock("p", text_of(el), origin="caption"))
             else:
@@ -144,7 +174,7 @@ class Walker:
         self.flush(parts, linked, "div")
 
     def list_block(self, el, ordered: bool) -> None:
-        items, linked_items = [], 0
+        items, linked = [], []
         for li in el:
             if not isinstance(li.tag, str) or li.tag not in ("li", "dt", "dd"):
                 continue
@@ -152,12 +182,10 @@ class Walker:
             if not text:
                 continue
             items.append(text)
-            link = sum(len(a.text_content().strip()) for a in li.iter("a"))
-            if link >= len(text) * 0.9:
-                linked_items += 1
+            linked.append(sum(len(a.text_content().strip()) for a in li.iter("a")))
         if not items:
             return
-        if linked_items == len(items) and sum(len(i.split()) for i in items) / len(items) < 15:
+        if links_list(items, linked):
             self.log.add(" / ".join(items), "heuristic: list of links (related articles, navigation)")
             return
         self.out.append(RawBlock("list", items=items, ordered=ordered))
@@ -177,16 +205,33 @@ class Walker:
 
 
 def table_block(out: list, options: dict, log: Log, text: str, rows: list, note) -> None:
+    """A data table: its rows as paragraphs (tables=read), or a spoken note that keeps the
+    rows (tables=note: read_tables may still read them), or nothing (tables=drop)."""
     mode = options.get("tables", "note")
+    lines = [line for line in (squash(", ".join(c for c in row if c)) for row in rows) if line]
     if mode == "read":
-        for row in rows:
-            line = squash(", ".join(c for c in row if c))
-            if line:
-                out.append(RawBlock("p", line, origin="table"))
+        out.extend(RawBlock("p", line, origin="table") for line in lines)
         return
     log.add(text, f"option tables={mode}: table")
     if mode == "note":
-        out.append(RawBlock("table", note or ""))
+        out.append(RawBlock("table", note or "", items=lines))
+
+
+def read_tables(raw: list[RawBlock], log: Log) -> list[RawBlock]:
+    """Tables that hold most of the article's text are the article (standings, results, a page
+    made of data tables): their rows are read rather than replaced by one note. Replacing them
+    would be a removal of the main text, which no heuristic may do."""
+    in_tables = sum(len(line) for b in raw if b.kind == "table" for line in b.items)
+    if not in_tables or in_tables <= sum(len(b.text or " ".join(b.items)) for b in raw if b.kind in ("p", "quote", "list")):
+        return raw
+    out: list[RawBlock] = []
+    for b in raw:
+        if b.kind == "table":
+            log.recover(" / ".join(b.items), "tables hold most of the article's text: read, not noted")
+            out.extend(RawBlock("p", line, origin="table") for line in b.items)
+        else:
+            out.append(b)
+    return out
 
 
 def walk_dom(root, options: dict, log: Log, note: str | None) -> list[RawBlock]:
@@ -196,76 +241,3 @@ def walk_dom(root, options: dict, log: Log, note: str | None) -> list[RawBlock]:
 
 
 # ----------------------------------------------------------------------------- trafilatura
-
-
-def _xml_text(el) -> str:
-    parts = []
-    if el.text:
-        parts.append(el.text)
-    for c in el:
-        if c.tag == "lb":
-            parts.append(" ")
-        elif isinstance(c.tag, str) and c.tag != "graphic":
-            parts.append(_xml_text(c))
-        if c.tail:
-            parts.append(c.tail)
-    return "".join(parts)
-
-
-def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: dict) -> list[RawBlock]:
-    out: list[RawBlock] = []
-
-    def visit(el):
-        tag = el.tag
-        if tag == "head":
-            rend = el.get("rend") or "h2"
-            level = int(rend[1]) if len(rend) == 2 and rend[1].isdigit() else 2
-            out.append(RawBlock("h", squash(_xml_text(el)), level=level))
-        elif tag == "list":
-            items = [squash(_xml_text(i)) for i in el if i.tag == "item"]
-            items = [i for i in items if i]
-            if items:
-                out.append(RawBlock("list", items=items, ordered=el.get("rend") == "ol"))
-        elif tag == "quote":
-            text = squash(_xml_text(el))
-            if text:
-                from .rules import norm_phrase
-                out.append(RawBlock("quote", text, attribution=quotes.get(norm_phrase(text))))
-        elif tag == "table":
-            rows = [[squash(_xml_text(c)) for c in r if c.tag == "cell"] for r in el.iter("row")]
-            if max((len(c) for r in rows for c in r), default=0) > 200:
-                for cell in el.iter("cell"):  # a layout table: its cells are the page's text
-                    children(cell)
-            else:
-                table_block(out, options, log, squash(_xml_text(el)), rows, note)
-        elif tag in ("p", "code", "hi", "ref", "item", "cell"):
-            text = squash(_xml_text(el))
-            if text:
-                from .rules import norm_phrase
-                attribution = quotes.get(norm_phrase(text), False)
-                if attribution is not False:
-                    out.append(RawBlock("quote", text, attribution=attribution))
-                else:
-                    out.append(RawBlock("p", text, origin="p"))
-        elif tag == "graphic":
-            pass
-        elif tag in ("div", "body", "main", "section"):
-            children(el)
-        else:
-            text = squash(_xml_text(el))
-            if text:
-                out.append(RawBlock("p", text, origin="p"))
-
-    def children(el):
-        loose(el.text)
-        for child in el:
-            visit(child)
-            loose(child.tail)  # trafilatura leaves some paragraphs as tail text
-
-    def loose(text):
-        text = squash(text)
-        if text:
-            out.append(RawBlock("p", text, origin="p"))
-
-    children(body)
-    return out

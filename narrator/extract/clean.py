@@ -1,13 +1,19 @@
 """DOM clean-up before main-content detection: junk elements, embeds, quotes marked with
-their attribution, drop selectors from the rules. Every removal is logged for --explain."""
+their attribution, drop selectors from the rules. Every removal is checked against the main
+text estimated before it (maintext.py) and logged for --explain with the main-text characters
+it took; a removal the guard refuses is logged too."""
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from lxml import etree
 
+from .chars import strip_invisible_tree
+from .guard import guard, rule_shares
+from .maintext import MainText, detect
 from .rules import RuleSet, compile_selector
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
@@ -33,22 +39,40 @@ def snippet(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
+class Dropped(NamedTuple):
+    text: str
+    rule: str
+    main_chars: int | None = None  # main-text characters an element's removal took (None: a block)
+
+
 class Log:
-    """What was dropped and why; a no-op when nobody asked (--explain)."""
+    """What was dropped and why, and what a guard kept; a no-op when nobody asked (--explain)."""
 
     def __init__(self, enabled: bool = False):
         self.enabled = enabled
-        self.entries: list[tuple[str, str]] = []
+        self.entries: list[Dropped] = []
+        self.spared: list[Dropped] = []  # rule says drop, guard says keep (rule: why)
+        self.recovered: list[tuple[str, str]] = []  # put back after main-content detection
         self.removed: set = set()
+        self.main_chars = 0
 
-    def add(self, text: str, rule: str) -> None:
+    def add(self, text: str, rule: str, main_chars: int | None = None) -> None:
         if self.enabled and text:
-            self.entries.append((snippet(text), rule))
+            self.entries.append(Dropped(snippet(text), rule, main_chars))
 
-    def element(self, el, rule: str) -> None:
+    def element(self, el, rule: str, main_chars: int | None = None) -> None:
         if self.enabled and not any(a in self.removed for a in el.iterancestors()):
-            self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule)
+            self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule, main_chars)
             self.removed.add(el)
+
+    def recover(self, text: str, why: str) -> None:
+        if self.enabled:
+            self.recovered.append((snippet(text), why))
+
+    def spare(self, el, why: str, main_chars: int) -> None:
+        text = _SPACE.sub(" ", " ".join(el.itertext())).strip() if self.enabled else ""
+        if text:
+            self.spared.append(Dropped(snippet(text), why, main_chars))
 
 
 def remove(el) -> None:
@@ -66,17 +90,43 @@ def remove(el) -> None:
     parent.remove(el)
 
 
-def strip_junk(tree, rs: RuleSet, log: Log) -> None:
+def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
+    """Remove what is never text (scripts, styles, controls...) and, unless asked, embeds; then
+    estimate the main text. A <noscript> is junk too, unless it holds most of the main text
+    (a page that shows its article only to readers without JavaScript): then it is unwrapped."""
     etree.strip_elements(tree, etree.Comment, etree.ProcessingInstruction, with_tail=False)
     body = tree.find("body") if tree.tag == "html" else tree
     root = body if body is not None else tree
+    head = tree.find("head") if tree.tag == "html" else None
+    if head is not None:  # the metadata is read: what is left of the head is copied, never read
+        for el in list(head.iter("script", "style", "link", "noscript", "template")):
+            if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower():
+                remove(el)
     for el in list(root.iter(*JUNK_TAGS)):
-        remove(el)
+        if el.tag != "noscript":
+            remove(el)
+    strip_invisible_tree(root)  # before any rule, heuristic or comparison sees the text
+    main = detect(tree)
+    noscripts = [n for n in root.iter("noscript") if not any(a.tag == "noscript" for a in n.iterancestors())]
+    if noscripts:
+        weighty = False
+        for el in noscripts:
+            why = guard(el, None, main)
+            if why:
+                log.spare(el, f"{why}: <noscript> unwrapped (the page shows its article without JavaScript)",
+                          main.taken(el))
+                el.tag = "div"
+                continue
+            weighty = weighty or bool(main.weight.get(el))
+            remove(el)
+        if weighty:
+            main = detect(tree)
     if not rs.options.get("embeds"):
         for el in list(root.iter(*EMBED_TAGS)) + EMBED_XPATH(root):
             if el.getparent() is not None:
-                log.element(el, "heuristic: embed")
+                log.element(el, "heuristic: embed", main.taken(el))
                 remove(el)
+    return main
 
 
 def _starts_with_dash(text: str, dashes) -> bool:
@@ -173,35 +223,36 @@ def protected(tree, rs: RuleSet) -> set:
 
 
 def drop_selected(tree, rs: RuleSet, log: Log, spare=None, sel: dict | None = None,
-                  removed: set = frozenset()) -> None:
+                  removed: set = frozenset(), main: MainText | None = None) -> None:
     """Remove what the drop selectors match (`sel`: the page's selector matches, computed
-    before the quotes were marked: `removed` holds what that took out of the page)."""
+    before the quotes were marked: `removed` holds what that took out of the page), each
+    removal checked by `guard` against the main text (`main`, estimated when not given)."""
     if not rs.drop:
         return
     hits = (selection(tree, rs) if sel is None else sel).get("drop", ())
     if not hits:
         return
+    main = detect(tree) if main is None else main
     keep = protected(tree, rs)
     if spare is not None:
         keep.add(spare)
         keep.update(spare.iterancestors())
         keep.update(spare.iterdescendants())
-    # a selector that catches the article's own container (a "read-more-enabled" wrapper, a
-    # body class) must not take the article with it: spare what holds much of the page's text
-    total = sum(len(p.text_content()) for p in tree.iter("p"))
+    rules = {r.source: r for r in rs.drop}
+    shares = rule_shares(hits, rules, main)
     gone: set = set(removed)
-    for el, source in hits:
+    for (el, source), share in zip(hits, shares):
         if el.tag in PROTECT_TAGS or el in keep or el.getparent() is None or el in gone:
             continue
         if gone and any(a in gone for a in el.iterancestors()):
             continue  # already left with an ancestor
         if el.get(QUOTE_ATTR) and el.tag == "blockquote" and not _is_embed(el):
             continue
-        if total > 500 and el.tag not in ("nav", "form", "footer", "aside"):
-            inside = sum(len(p.text_content()) for p in el.iter("p"))
-            if inside > 0.4 * total and inside > 500:
-                continue
-        log.element(el, source)
+        why = guard(el, rules.get(source), main, share)
+        if why:
+            log.spare(el, f"{why}; kept against {source}", main.taken(el))
+            continue
+        log.element(el, source, main.taken(el))
         gone.add(el)
         remove(el)
 
@@ -221,13 +272,19 @@ def mark_standfirst(tree, rs: RuleSet, sel: dict | None = None):
     return None
 
 
-def clean_tree(tree, rs: RuleSet, log: Log):
-    strip_junk(tree, rs, log)
+@dataclass
+class Cleaned:
+    standfirst: object  # the standfirst element, still in the page, or None
+    main: MainText      # the main text as estimated before the drop rules
+
+
+def clean_tree(tree, rs: RuleSet, log: Log) -> Cleaned:
+    main = strip_junk(tree, rs, log)
     sel = selection(tree, rs)  # one pass over the page for every selector list
     removed = mark_quotes(tree, rs, log, sel)
     standfirst = mark_standfirst(tree, rs, sel)
-    drop_selected(tree, rs, log, spare=standfirst, sel=sel, removed=removed)
-    return standfirst if standfirst is not None and _attached(standfirst, tree) else None
+    drop_selected(tree, rs, log, spare=standfirst, sel=sel, removed=removed, main=main)
+    return Cleaned(standfirst if standfirst is not None and _attached(standfirst, tree) else None, main)
 
 
 def _attached(el, tree) -> bool:

@@ -122,6 +122,27 @@ def _detect(raw: bytes) -> str | None:
     return _codec(best.encoding) if best is not None else None
 
 
+VALID_SHARE = 0.99   # a declared charset holds when this share of the non-ASCII text decodes
+FEW_BAD = 3          # ... or when only this many bytes fail, among mostly valid characters
+
+
+def mostly_valid(raw: bytes, enc: str) -> tuple[str | None, int]:
+    """(text, invalid count) when `raw` is `enc` apart from a few invalid bytes (replaced by
+    U+FFFD, which is never spoken: extraction strips it), else (None, count). The share is
+    counted on the non-ASCII characters, where encodings differ: a page in another charset
+    fails on most of them, a page with a stray byte on one in hundreds. Detection overrides a
+    declaration only when it fails that badly."""
+    text = raw.decode(enc, "replace")
+    bad = text.count("\ufffd") - raw.count("\ufffd".encode(enc, "ignore") or b"\0")
+    non_ascii = len(text) - len(text.encode("ascii", "ignore"))
+    if bad <= 0 or not non_ascii:
+        return None, bad
+    valid = 1 - bad / non_ascii
+    if valid > VALID_SHARE or (bad <= FEW_BAD and valid >= 0.9):
+        return text, bad
+    return None, bad
+
+
 def decode_html(raw: bytes, *, content_type: str | None = None,
                 max_bytes: int = DEFAULT_MAX_BYTES) -> tuple[str, str]:
     """Return (text, encoding-and-source). Raises InputError with a one-line reason."""
@@ -146,6 +167,11 @@ def decode_html(raw: bytes, *, content_type: str | None = None,
         try:
             text, source = raw.decode(enc), f"{enc} ({where})"
             break
+        except UnicodeDecodeError:
+            text, bad = mostly_valid(raw, enc)
+            if text is not None:  # a few stray bytes: the declaration holds, as in a browser
+                source = f"{enc} ({where}; {bad} invalid byte{'s' if bad > 1 else ''} replaced)"
+                break
         except (UnicodeError, LookupError):
             continue
     if text is None:

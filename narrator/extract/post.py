@@ -7,6 +7,7 @@ from functools import lru_cache
 
 from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
+from .chars import caseless, has_case
 from .blocks import comparison_key as _key
 from .clean import Log, strip_dash
 from .rules import RuleSet
@@ -41,7 +42,10 @@ def _quote_in_body(quote: str, body_keys: list[str]) -> bool:
 
 def _looks_like_speaker(text: str) -> bool:
     words = strip_dash(text).split()
-    return 0 < len(words) <= 20 and words[0][:1].isupper() and not text.rstrip().endswith(("?", "!"))
+    # a name starts with a capital, in a script that has capitals
+    if not 0 < len(words) <= 20 or text.rstrip().endswith(("?", "!")):
+        return False
+    return words[0][:1].isupper() or caseless(words[0])
 
 
 
@@ -54,10 +58,14 @@ def _fragment(b: RawBlock) -> str | None:
     words = text.split()
     # (dropping every short unpunctuated line was measured too: +0.002 precision, -0.004 recall
     # on the Scrapinghub set, so only all-capitals teaser lines go)
-    if len(words) >= 4 and text.upper() == text and text.lower() != text \
+    if len(words) >= 4 and text.upper() == text and text.lower() != text and has_case(text) \
             and not text.endswith((".", "!", "?", "»", "”")):
         return "heuristic: all-capitals line (teaser headline)"
     return None
+
+
+def _size(blocks: list[RawBlock]) -> int:
+    return sum(len(b.text or " ".join(b.items)) for b in blocks if b.kind != "h")
 
 
 def _drop_fragments(blocks: list[RawBlock], log: Log) -> list[RawBlock]:
@@ -113,6 +121,8 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
                     dateline = _dateline(tuple(rs.options.get("dateline_sources", ())))
                     lead = [x for x in blocks[:i]
                             if dateline and x.kind == "p" and dateline.match(x.text)]
+                    if _size(blocks[:i]) > _size(blocks[i:]):  # guard: that is the article, not a kicker
+                        lead = blocks[:i]
                     for x in blocks[:i]:
                         if x not in lead:
                             log.add(x.text or " / ".join(x.items), "heuristic: above the title (kicker, overline)")

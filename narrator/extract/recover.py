@@ -1,27 +1,23 @@
-"""Article text that trafilatura's main-content detection leaves out, found again in the page.
+"""Article text that trafilatura's main-content detection leaves out, found again in the page
+(the opening, standfirst and lead, is in lead.py).
 
-Two shapes, both common on publisher pages and both checked against the page's own markup
-before anything is added:
-
-- a body split into several sibling containers of the same class (a "chunk" per screen, with
-  ads or promos between them): trafilatura keeps the first; the others are walked here;
-- the lead paragraph that the page's meta description quotes, left out because it sits in its
-  own box (a summary) or as loose text before the first child of the body container.
+A body split into several sibling containers of the same class (a "chunk" per screen, with ads
+or promos between them, or a container per paragraph): trafilatura keeps some; the others,
+checked against the page's own markup, are walked here.
 """
 from __future__ import annotations
 
-from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, common_ancestor, squash, walk_dom
+from .blocks import HEADINGS, RawBlock, common_ancestor, walk_dom
 from .blocks import comparison_key as _key
 from .clean import Log, text_of
 
 MIN_CHUNK_CHARS = 150     # new paragraph text a sibling chunk must bring
 MAX_CHUNK_LEVELS = 3      # how far above the container the chunks' common ancestor may be
-MIN_LEAD_CHARS = 60
 
 
 
 
-def _paragraph_index(body) -> dict:
+def paragraph_index(body) -> dict:
     """Key of each <p> with some text -> the element (first one wins)."""
     index: dict = {}
     for p in body.iter("p"):
@@ -58,7 +54,7 @@ def _extracted_keys(raw: list[RawBlock]) -> set:
     return keys
 
 
-def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> list[RawBlock]:
+def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note, index: dict | None = None) -> list[RawBlock]:
     """Add the article's other chunks, elements in the same layout as the containers of the
     extracted paragraphs (same tag and class, same tags and classes up to their common
     ancestor), with new paragraph text:
@@ -68,7 +64,7 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> 
     - each paragraph has a container of its own (a "card" per paragraph): only the holes, the
       containers between two extracted ones (trafilatura drops a short one with a link).
     """
-    index = _paragraph_index(body)
+    index = paragraph_index(body) if index is None else index
     positions: dict = {}  # container -> [raw indices of its paragraphs]
     for i, b in enumerate(raw):
         if b.kind == "p":
@@ -147,93 +143,91 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note) -> 
     return out
 
 
-def _lead_text(node) -> tuple[object, str]:
-    """(block element, paragraph text) for a text node: the whole block when it holds no other
-    block and no line break, else the inline run the text node starts, up to the next <br> or
-    block."""
-    owner = node.getparent()
-    if owner is None:
-        return None, ""
-    holder = owner.getparent() if node.is_tail else owner
-    block = holder
-    while block is not None and block.tag not in BLOCK_TAGS:
-        block = block.getparent()
-    if block is None:
-        return None, ""
-    if not any(isinstance(d.tag, str) and (d.tag in BLOCK_TAGS or d.tag == "br") for d in block.iterdescendants()):
-        return block, text_of(block)
-    parts = [str(node)]
-    sib = owner.getnext() if node.is_tail else (owner[0] if len(owner) else None)
-    while sib is not None:
-        if not isinstance(sib.tag, str) or sib.tag == "br" or sib.tag in BLOCK_TAGS:
+_LISTS = ("ul", "ol", "dl")
+
+
+def _unit(el, container):
+    """The child of `container` that holds el."""
+    while el.getparent() is not container:
+        el = el.getparent()
+    return el
+
+
+def body_units(body, raw: list[RawBlock], options: dict, log: Log, note, index: dict) -> list[RawBlock]:
+    """Put back what detection dropped from the container of the extracted paragraphs (their
+    common ancestor, a body of "units", one element per paragraph or group of them):
+
+    - between two extracted units: a list (an enumeration the precision pass dropped);
+    - after the last one: whole later sections, that is units of the same kind (tag and
+      class) as the extracted ones, lists, and the headings before them, until the first
+      element of another kind that holds text (tags, a related box, comments) or an h1.
+
+    What is put back goes through the walker, so link lists and captions stay out, and then
+    through the same phrase and pattern filters as the rest."""
+    located = [(i, index.get(_key(b.text)[:200])) for i, b in enumerate(raw) if b.kind == "p"]
+    located = [(i, el) for i, el in located if el is not None]
+    if len(located) < 2:
+        return raw
+    container = common_ancestor([el for _, el in located])
+    if container is None or container.tag in ("body", "html") or container in (el for _, el in located):
+        return raw
+    units: dict = {}  # unit -> raw indices of its paragraphs
+    for i, el in located:
+        units.setdefault(_unit(el, container), []).append(i)
+    kinds = {(u.tag, u.get("class")) for u in units}
+    children = [c for c in container if isinstance(c.tag, str)]
+    at = [n for n, c in enumerate(children) if c in units]
+    spoken = " | ".join(_key(b.text or " ".join(b.items)) for b in raw)
+    inserts: dict[int, list[RawBlock]] = {}
+
+    def new_blocks(el) -> list[RawBlock]:
+        """el's blocks, less what is spoken already (a list: its items)."""
+        fresh = []
+        for b in walk_dom(el, options, log, note):
+            if b.kind == "list":
+                b.items = [i for i in b.items if _key(i)[:60] not in spoken]
+                if b.items:
+                    fresh.append(b)
+            elif _key(b.text)[:60] not in spoken:
+                fresh.append(b)
+        return fresh if any(b.kind in ("p", "list", "quote") for b in fresh) else []
+
+    for n in range(at[0] + 1, at[-1]):  # the holes: lists only
+        c = children[n]
+        if c.tag in _LISTS and c not in units:
+            blocks = new_blocks(c)
+            if blocks:
+                nxt = min(i for u in children[n + 1:] if u in units for i in units[u])
+                inserts.setdefault(nxt, []).extend(blocks)
+    tail: list[RawBlock] = []
+    pending: list[RawBlock] = []
+    for c in children[at[-1] + 1:]:
+        if c.tag == "h1" or c.find(".//h1") is not None:
             break
-        parts.append(sib.text_content())
-        if sib.tail:
-            parts.append(sib.tail)
-        sib = sib.getnext()
-    return block, squash("".join(parts))
-
-
-def lead_paragraph(desc: str, body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
-    """Put back the lead paragraph that the meta description quotes when it is part of the
-    article's text: it starts the block that holds the following extracted paragraphs, or its
-    block has the same class as the blocks of extracted paragraphs after it. (A standfirst in
-    a box of its own, "summary" or "dek", is not taken: it is not part of the body.)
-    `desc` is the page's meta description (Metadata.description)."""
-    paras = [b for b in raw if b.kind == "p"][:3]
-    if len(desc) < MIN_LEAD_CHARS or not paras:
-        return raw
-    dkey = _key(desc.rstrip(".…  "))
-    dkey = dkey[:80].rsplit(" ", 1)[0] if len(dkey) > 80 else dkey.rsplit(" ", 1)[0]
-    if len(dkey) < 40:
-        return raw
-    extracted = " ".join(_key(b.text or " ".join(b.items)) for b in raw)
-    if dkey in extracted:
-        return raw
-    pkeys = [k if len(k) >= 30 else "\0" for k in (_key(b.text)[:60] for b in paras)]
-    probe = " ".join(desc.split()[:3])
-    if len(probe) < 8:
-        return raw
-    for node in body.xpath("//body//text()[contains(., $p)]", p=probe)[:5]:
-        block, text = _lead_text(node)
-        if block is None or block.tag in HEADINGS or len(text) < MIN_LEAD_CHARS:
+        text = text_of(c)
+        if not text:
             continue
-        lkey = _key(text)
-        at = lkey.find(dkey)
-        if at < 0 or at > 40 or lkey[:60] in extracted:
+        if c.tag in HEADINGS or (len(text) < 200 and any(text_of(h) == text for h in c.iter(*HEADINGS))):
+            pending = [RawBlock("h", text, level=HEADINGS.get(c.tag, 2))]
             continue
-        nxt = _continues(block, lkey[:60], pkeys)
-        if nxt is not None:
-            pos = raw.index(paras[nxt])
-            return raw[:pos] + [RawBlock("p", text, origin="lead")] + raw[pos:]
-        break
-    return raw
-
-
-def _continues(block, lkey: str, pkeys: list[str]) -> int | None:
-    """Index of the first extracted paragraph that follows the lead in its block or in a block
-    of the same class, or None."""
-    whole = _key(block.text_content())
-    i = whole.find(lkey)
-    if i >= 0:
-        for n, k in enumerate(pkeys):
-            if whole.find(k, i + 1) > i:
-                return n
-    cls = (block.get("class") or "").strip()
-    if not cls:
-        return None
-    scope = block
-    for _ in range(MAX_CHUNK_LEVELS):
-        if scope.getparent() is None or scope.getparent().tag in ("body", "html"):
+        if (c.tag, c.get("class")) not in kinds and c.tag not in _LISTS:
             break
-        scope = scope.getparent()
-    seen_block = False
-    for el in scope.iter():
-        if el is block:
-            seen_block = True
-        elif seen_block and (el.get("class") or "").strip() == cls:
-            peer = _key(el.text_content())
-            for n, k in enumerate(pkeys):
-                if k in peer:
-                    return n
-    return None
+        blocks = new_blocks(c)
+        if blocks:
+            tail.extend(pending + blocks)
+            pending = []
+    if tail:
+        last = max(units[children[at[-1]]])
+        inserts.setdefault(last + 1, []).extend(tail)
+    if not inserts:
+        return raw
+    for blocks in inserts.values():
+        for b in blocks:
+            log.recover(b.text or " / ".join(b.items), "dropped by main-content detection from the article's container")
+    out: list[RawBlock] = []
+    for i, b in enumerate(raw):
+        out.extend(inserts.pop(i, ()))
+        out.append(b)
+    for i in sorted(inserts):
+        out.extend(inserts[i])
+    return out

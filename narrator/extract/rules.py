@@ -43,12 +43,34 @@ def norm_phrase(text: str) -> str:
     return text.rstrip(" .!:;,…»«\"'").lstrip(" «\"'")
 
 
+_EXACT = re.compile(r"[a-zA-Z][\w-]*|[a-zA-Z]*(?:[.#][\w-]+)+")
+
+
 @dataclass
 class Rule:
-    """One selector or pattern, with where it came from (for --explain)."""
+    """One selector or pattern, with where it came from (for --explain). `site`: it comes from
+    a site's own rules file (the user's), not from a built-in set."""
 
     value: str
     source: str
+    site: bool = False
+
+    @property
+    def exact(self) -> bool:
+        """The selector names elements exactly: a tag, ids and whole class names, nothing else."""
+        return _EXACT.fullmatch(self.value.strip()) is not None
+
+    @property
+    def substring(self) -> bool:
+        """The selector matches part of an attribute value ([class*=tags]): it may catch
+        elements its author never saw."""
+        return any(op in self.value for op in ("*=", "^=", "$="))
+
+    @property
+    def names_element(self) -> bool:
+        """An id or an exact class from a site's own rules file: trusted even against the main
+        text (the site's author knows the element)."""
+        return self.site and self.exact and any(c in self.value for c in ".#")
 
 
 @dataclass
@@ -83,9 +105,26 @@ class RuleSet:
         if len(text) > 1500:  # boilerplate lines are short; long prose is never matched whole
             return None
         plain = re.sub(r"\s+", " ", text).strip()
+        combined = self.__dict__.get("_any_pattern")
+        if combined is None:  # once per page (the rule set is a page's copy)
+            combined = self.__dict__["_any_pattern"] = _any_pattern(tuple(p.pattern for p, _ in self.patterns)) or False
+        if combined and combined.fullmatch(plain) is None:
+            return None  # one test for all the patterns: most blocks match none
         for pattern, source in self.patterns:
             if pattern.fullmatch(plain):
                 return source
+        return None
+
+
+@lru_cache(maxsize=16)
+def _any_pattern(patterns: tuple[str, ...]) -> re.Pattern | None:
+    """All the patterns as one alternation (None when they cannot be joined: a backreference
+    or an inline flag in one of them; they are then tried one by one)."""
+    if not patterns or any(re.search(r"\\\d|\(\?[aiLmsux]", p) for p in patterns):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{p})" for p in patterns), re.I)
+    except re.error:
         return None
 
 
@@ -129,15 +168,17 @@ _NAMES = re.compile(r"[.#]([\w-]+)|\[\s*([\w-]+)")
 MAX_RAW_HEAD = 200_000
 
 
-def _may_match(selector: str, raw_lower: str | None) -> bool:
+def _may_match(selector: str, raw: str | None) -> bool:
     """False when a class, id or attribute name the selector needs is nowhere in the page's
-    markup (raw_lower: the whole page, lower-cased; None when only its start is known)."""
-    if raw_lower is None:
+    markup (raw: the whole page; None when only its start is known). Class names and ids are
+    case-sensitive; attribute names are taken as written in the selector (lower case), as
+    pages write them."""
+    if raw is None:
         return True
-    return all((a or b).lower() in raw_lower for a, b in _NAMES.findall(selector))
+    return all((a or b) in raw for a, b in _NAMES.findall(selector))
 
 
-def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | None = None) -> bool:
+def matches(file: _File, tree, raw_head: str, generator: str, whole: str | None = None) -> bool:
     detect = file.data.get("detect")
     if not detect:
         return file.name == "generic"
@@ -145,16 +186,16 @@ def matches(file: _File, tree, raw_head: str, generator: str, raw_lower: str | N
         return True
     if any(s in raw_head for s in detect.get("contains", [])):
         return True
-    return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, raw_lower))
+    return any(compile_selector(s)(tree) for s in detect.get("selectors", []) if _may_match(s, whole))
 
 
-def _merge(rs: RuleSet, name: str, data: dict) -> None:
+def _merge(rs: RuleSet, name: str, data: dict, site: bool = False) -> None:
     rs.names.append(name)
     src = lambda what: f"{name}: {what}"  # noqa: E731
 
     def rules(table: str, key: str, label: str) -> list[Rule]:
         """The selectors listed under [table] key, compiled now so a bad one fails early."""
-        found = [Rule(sel, src(f"{label} {sel}")) for sel in data.get(table, {}).get(key, [])]
+        found = [Rule(sel, src(f"{label} {sel}"), site) for sel in data.get(table, {}).get(key, [])]
         for rule in found:
             compile_selector(rule.value)
         return found
@@ -206,12 +247,12 @@ def select_rules(tree, raw_head: str = "", user: Sequence[Path] = (), only: Sequ
                          if (m.get("name") or "").lower() == "generator").lower()
     # the selector tests of [detect] walk the whole tree: skip those whose names are not in the
     # page (known only when raw_head is the whole page)
-    raw_lower = raw_head.lower() if len(raw_head) < MAX_RAW_HEAD else None
+    whole = raw_head if len(raw_head) < MAX_RAW_HEAD else None
     names = tuple(f.name for f in builtin_files()
-                  if ((f.name in only) if only else matches(f, tree, raw_head, generator, raw_lower)))
+                  if ((f.name in only) if only else matches(f, tree, raw_head, generator, whole)))
     rs = _copy(_builtin_set(names))
     for f in load_user_rules(user):
-        _merge(rs, f"{f.name} ({f.path})", f.data)
+        _merge(rs, f"{f.name} ({f.path})", f.data, site=True)
     return rs
 
 

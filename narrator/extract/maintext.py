@@ -1,0 +1,129 @@
+"""An estimate of the page's main text, made before any rule removes anything, against which
+every removal and every site rule is checked.
+
+Prose blocks are the block elements without block children whose text is long enough and
+mostly not link text (a teaser list or a menu is links); each element weighs the prose
+characters below it. The main container is reached from the body by going down, while one
+child holds at least half of the page's prose, to the deepest element that does; the main
+text is the prose inside it. Dialogs (a consent or privacy notice, often the longest text of a
+page) are no part of it: the markup says they are not the page (<dialog>, role=dialog,
+aria-modal). No language or class name plays a part: the estimate holds on pages nobody wrote
+a rule for.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lxml import etree
+
+BLOCK_TAGS = {"address", "article", "aside", "blockquote", "body", "center", "dd", "details", "dialog",
+              "dir", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form", "h1", "h2",
+              "h3", "h4", "h5", "h6", "header", "hgroup", "hr", "html", "li", "main", "menu", "nav", "ol",
+              "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "ul",
+              "caption", "noscript"}
+HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
+STRUCTURE_TAGS = {"br", "hr", "td", "th", "tr", "tbody", "thead", "tfoot", "table", "img"}  # never "empty"
+MIN_PROSE_CHARS = 60      # a prose block: at least this many characters ...
+MAX_LINK_SHARE = 0.35     # ... of which at most this share is link text
+MIN_MAIN_CHARS = 400      # below this much prose the estimate guides nothing (too little to tell)
+MAJORITY = 0.5            # the container holds at least this share of the page's prose
+
+
+@dataclass
+class MainText:
+    weight: dict          # element -> prose characters below it (elements with some only)
+    container: object     # the deepest element holding most of the page's prose (None: no prose)
+    total: int            # prose characters in the container: the size of the main text
+    empty: list = field(default_factory=list)  # outermost elements without any text (spacers, icons)
+
+    @property
+    def reliable(self) -> bool:
+        return self.container is not None and self.total >= MIN_MAIN_CHARS
+
+    def holds(self, el) -> bool:
+        """True when el is the main container or one of its ancestors."""
+        c = self.container
+        return c is not None and (el is c or any(a is el for a in c.iterancestors()))
+
+    def taken(self, el) -> int:
+        """Main-text characters that removing el would take."""
+        c = self.container
+        if c is None:
+            return 0
+        if el is c or any(a is el for a in c.iterancestors()):
+            return self.total
+        w = self.weight.get(el, 0)
+        if not w:
+            return 0
+        return w if any(a is c for a in el.iterancestors()) else 0
+
+
+_DIALOGS = etree.XPath("//dialog | //*[@aria-modal='true' or @role='dialog' or @role='alertdialog']")
+
+
+def _size(text: str | None) -> int:
+    """Characters of a text node, runs of spaces counted as one."""
+    if not text:
+        return 0
+    stripped = text.strip()
+    return len(stripped) + 1 if stripped else 0
+
+
+def detect(root) -> MainText:
+    """root: the page's <html> (or <body>) element, after scripts and styles are gone.
+    One pass, children before parents; text is measured, never copied (a page's paragraphs
+    are thousands of elements: this runs on every page, before every rule)."""
+    body = root.find("body") if root.tag == "html" else root
+    top = body if body is not None else root
+    weight: dict = {}
+    empty: list = []
+    dialogs = set(_DIALOGS(top))
+    # per open element: [holds a block, prose below, text size, link text size, loose text
+    # size (text outside its block children), loose link text size, its children without text]
+    stack: list = []
+    for event, el in etree.iterwalk(top, events=("start", "end")):
+        if event == "start":
+            own = _size(el.text)
+            stack.append([False, 0, own, 0, own, 0, []])
+            continue
+        holds, w, size, linked, loose, loose_linked, textless = stack.pop()
+        tag = el.tag
+        if tag == "a":
+            linked = size
+        is_block = tag in BLOCK_TAGS
+        if is_block and tag not in HEADING_TAGS:
+            if not holds:  # a block of text: prose when long enough and mostly not links
+                if size >= MIN_PROSE_CHARS and linked <= MAX_LINK_SHARE * size:
+                    w += size - linked
+            elif loose >= MIN_PROSE_CHARS and loose_linked <= MAX_LINK_SHARE * loose:
+                w += loose - loose_linked  # text between a container's blocks
+        if dialogs and el in dialogs:
+            w = 0
+        if w:
+            weight[el] = w
+        if size:
+            empty.extend(textless)
+        if stack:
+            parent = stack[-1]
+            if not size and tag not in STRUCTURE_TAGS:
+                parent[6].append(el)
+            tail = _size(el.tail)
+            parent[1] += w
+            parent[2] += size + tail
+            parent[3] += linked
+            if is_block or holds:
+                parent[0] = True
+                parent[4] += tail
+            else:
+                parent[4] += size + tail
+                parent[5] += linked
+    total = weight.get(top, 0)
+    if not total:
+        return MainText(weight, None, 0, empty)
+    node = top
+    while True:
+        best = max((c for c in node if c in weight), key=weight.get, default=None)
+        if best is None or weight[best] < MAJORITY * total:
+            break
+        node = best
+    return MainText(weight, node, weight[node], empty)
