@@ -89,7 +89,7 @@ def extract_text(page: Page, *, url: str | None = None, body_only: bool = False)
     heading, paragraph, list or quote, separated by blank lines (`narrator extract`'s text).
     With `body_only`, without the title line."""
     from .extract import body_only as without_title
-    from .script import render_text
+    from .render import render_text
 
     article = extract_article(page, url=url)
     return render_text(without_title(article) if body_only else article)
