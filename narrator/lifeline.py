@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -34,6 +35,11 @@ def _gone(pid: int) -> bool:
 
 
 def watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the parent decides what an
+    # interrupt means (stop, clean up, report); a worker that took it too would only print a
+    # traceback of where it was waiting.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
     def watch() -> None:
         while not _gone(parent_pid):
             time.sleep(interval_s)

@@ -18,8 +18,10 @@ from .cache import open_cache
 from .config import load_config
 from .engines import create_engine
 from .engines.auto import AUTO, choose_engine
+from .engines.auto import _gtts_reason as gtts_reason
 from .errors import EngineError, InputError
 from .model import Article, Narration, Script
+from .output import output_in_folder  # noqa: F401  (narrator.pipeline.output_in_folder)
 from .script import build_script, for_engine
 from .speech.engine_rules import load_engine_rules
 from .synthesize import EngineSpec, synthesize_stream
@@ -42,6 +44,9 @@ class NarrateOptions:
     use_cache: bool = True  # the synthesis cache of the config file / NARRATOR_CACHE_DIR
 
 
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+
+
 @dataclass(frozen=True)
 class Source:
     html: bytes
@@ -54,6 +59,10 @@ def read_input(source: str, *, max_bytes: int = MAX_INPUT_BYTES) -> Source:
     if source == "-":
         data = sys.stdin.buffer.read(max_bytes + 1)
         return Source(_capped(data, max_bytes, "standard input"))
+    scheme = _SCHEME.match(source)
+    if scheme and scheme[1].lower() not in ("http", "https"):
+        raise InputError(f"the {scheme[1]}:// scheme is not supported: give an http(s) URL, "
+                         f"a file, or - for standard input")
     if source.startswith(("http://", "https://")):
         request = urllib.request.Request(source, headers={"User-Agent": USER_AGENT})
         try:
@@ -80,24 +89,44 @@ def read_input(source: str, *, max_bytes: int = MAX_INPUT_BYTES) -> Source:
     return Source(_capped(data, max_bytes, source))
 
 
-def output_in_folder(folder: Path, source: str) -> Path:
-    """Where `narrate SOURCE -o FOLDER/` writes: the page's name with .mp3 ("page.html" ->
-    "page.mp3", ".../2026/ma-ville-resiliente" -> "ma-ville-resiliente.mp3", stdin ->
-    "narration.mp3")."""
-    if source.startswith(("http://", "https://")):
-        parsed = urllib.parse.urlsplit(source)
-        segments = [s for s in parsed.path.split("/") if s]
-        stem = Path(urllib.parse.unquote(segments[-1])).stem if segments else parsed.hostname or ""
-    else:
-        stem = "" if source == "-" else Path(source).stem
-    stem = re.sub(r"[^\w.-]+", "-", stem).strip(".-")[:100] or "narration"
-    return Path(folder) / f"{stem}.mp3"
-
-
 def _capped(data: bytes, max_bytes: int, name: str) -> bytes:
     if len(data) > max_bytes:
         raise InputError(f"{name} is larger than {max_bytes // (1024 * 1024)} MB")
     return data
+
+
+def check_options(options: NarrateOptions) -> None:
+    """Refuse, before any work and before anything is written, what would fail every
+    article: a bitrate MP3 cannot use, an unknown engine or one that cannot run here, a voice
+    it does not have, a language that it (or, for `auto`, every engine here) cannot read."""
+    from .assemble import check_bitrate
+
+    check_bitrate(options.bitrate_kbps)
+    config = load_config()
+    language = options.language.lower() if options.language else None
+    if options.engine == AUTO:
+        if language:
+            choose_engine(language, config)  # raises when nothing here reads the language
+        return
+    engine = create_engine(options.engine, **{**config.engine_options(options.engine),
+                                              **options.engine_options})
+    try:
+        reason = _unavailable(engine)
+        if reason:
+            raise EngineError(f"engine {options.engine!r} is unavailable: {reason}")
+        if options.voice or language:
+            engine.resolve_voice(language or "", options.voice)
+    finally:
+        engine.close()
+
+
+def _unavailable(engine) -> str | None:
+    """Why `engine` cannot run here, or None. A network engine's probe is a real request:
+    its answer is remembered for a while (engine auto's memo), so that checking the options
+    up front and then narrating, or narrating many articles, asks once."""
+    if engine.name == "gtts":
+        return gtts_reason(engine.options, probe=engine.unavailable_reason)
+    return engine.unavailable_reason()
 
 
 def extract(html: bytes, *, url: str | None = None, content_type: str | None = None,
@@ -143,7 +172,7 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
         voice = config.language(script.language).voice
     engine_options = {**config.engine_options(name), **options.engine_options}
     engine = create_engine(name, **engine_options)
-    reason = engine.unavailable_reason()
+    reason = _unavailable(engine)
     if reason:
         raise EngineError(f"engine {name!r} is unavailable: {reason}")
     voice = engine.resolve_voice(script.language, voice)

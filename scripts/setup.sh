@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh machine for narrator: a virtual environment in .venv with narrator and
 # everything its tests need. Idempotent: run it again after pulling.
+# PYTHON (default python3), VENV (default .venv) and EXTRAS (default test,batch) choose
+# another interpreter, folder and extras (CI's Python 3.13 smoke test: see .ci/run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # The player's browser tests drive Debian's Chromium (never a downloaded browser).
@@ -8,7 +10,9 @@ if [ "$(id -u)" = 0 ] && [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 fi
 PY=${PYTHON:-python3}
-[ -x .venv/bin/python ] || "$PY" -m venv .venv
-.venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet -e ".[test,batch]"
-echo "narrator is installed in .venv: . .venv/bin/activate && narrator --help"
+VENV=${VENV:-.venv}
+EXTRAS=${EXTRAS:-test,batch}
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --upgrade pip
+"$VENV/bin/python" -m pip install --quiet -e ".[$EXTRAS]"
+echo "narrator is installed in $VENV: . $VENV/bin/activate && narrator --help"

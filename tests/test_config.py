@@ -193,13 +193,15 @@ class _FakeGoogle(http.server.BaseHTTPRequestHandler):
 
 
 def _tiny_mp3() -> bytes:
-    import io
-    import imageio_ffmpeg
-    from pydub import AudioSegment
-    AudioSegment.converter = imageio_ffmpeg.get_ffmpeg_exe()
-    out = io.BytesIO()
-    AudioSegment.silent(duration=300, frame_rate=24000).export(out, format="mp3")
-    return out.getvalue()
+    """0.3 s of silence as an MP3, by narrator's own encoder (LAME)."""
+    import tempfile
+    from narrator.assemble.encode import Mp3Encoder
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "silence.mp3"
+        encoder = Mp3Encoder(path, 22050, 32)
+        encoder.write(bytes(2 * 6615))
+        encoder.finish()
+        return path.read_bytes()
 
 
 def test_auto_uses_gtts_when_its_endpoint_answers(tmp_path, monkeypatch):

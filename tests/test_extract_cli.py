@@ -143,7 +143,7 @@ def test_missing_file_and_bad_format(tmp_path):
     path = tmp_path / "p.html"
     path.write_bytes(PAGE)
     proc = run(str(path), "--format", "xml")
-    assert proc.returncode != 0 and b"unknown format" in proc.stderr
+    assert proc.returncode != 0 and b"is not one of 'text', 'json'" in proc.stderr
 
 
 def test_size_cap_option(page_file):

@@ -43,7 +43,7 @@ def test_without_py_nanotts_pico_is_skipped_with_its_reason_and_espeak_reads(env
     assert "pico: not installed (" in listing.stdout
 
     seed = Path(__file__).resolve().parent.parent / "samples" / "mel-resilience.html"
-    done = _narrator("narrate", str(seed), "-o", str(tmp_path / "mel.mp3"), env=env)
+    done = _narrator("narrate", str(seed), "-o", str(tmp_path / "mel.mp3"), "-v", env=env)
     assert done.returncode == 0, done.stderr
     assert "engine auto: espeak voice fr (espeak-ng, offline fallback (" in done.stdout
     assert "pico: not installed (" in done.stdout

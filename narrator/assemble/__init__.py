@@ -14,6 +14,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterable
 
+from ..errors import AudioError
 from ..model import Audio, Narration, Script
 from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, Mp3Encoder
 from .encode import check_bitrate as check_bitrate_at
@@ -40,7 +41,10 @@ def output_paths(out_mp3: Path) -> dict[str, Path]:
 
 
 def _temp_beside(path: Path, stack: ExitStack) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:  # a read-only folder, no permission, a full disk
+        raise AudioError(f"cannot write in {path.parent}: {exc.strerror or exc}") from None
     os.close(fd)
     temp = Path(name)
     stack.callback(lambda: temp.unlink(missing_ok=True))
@@ -69,14 +73,19 @@ def assemble(script: Script, audio: Iterable[Audio], out_mp3: Path, *, engine: s
         author = ", ".join(script.meta.authors) or script.meta.site_name
         write_tags(temps["mp3"], title=script.title, language=script.language, meta=script.meta,
                    timeline=timeline, engine=engine, voice=voice)
-        temps["chapters_json"].write_text(chapters_json(
-            timeline, title=script.title, author=author, file_name=out_mp3.name,
-            engine=engine, voice=voice), encoding="utf-8")
-        temps["chapters_vtt"].write_text(webvtt(timeline.chapters, "chapter"), encoding="utf-8")
-        temps["transcript_vtt"].write_text(webvtt(timeline.utterances, "cue"), encoding="utf-8")
-        for key in ("chapters_json", "chapters_vtt", "transcript_vtt", "mp3"):
-            os.chmod(temps[key], 0o644)
-            os.replace(temps[key], paths[key])
+        try:
+            temps["chapters_json"].write_text(chapters_json(
+                timeline, title=script.title, author=author, file_name=out_mp3.name,
+                engine=engine, voice=voice), encoding="utf-8")
+            temps["chapters_vtt"].write_text(webvtt(timeline.chapters, "chapter"),
+                                             encoding="utf-8")
+            temps["transcript_vtt"].write_text(webvtt(timeline.utterances, "cue"),
+                                               encoding="utf-8")
+            for key in ("chapters_json", "chapters_vtt", "transcript_vtt", "mp3"):
+                os.chmod(temps[key], 0o644)
+                os.replace(temps[key], paths[key])
+        except OSError as exc:  # a full disk, a folder that went away or became read-only
+            raise AudioError(f"cannot write {out_mp3}: {exc.strerror or exc}") from None
         timings["encode-tail+tags"] = time.perf_counter() - started
     return Narration(
         mp3_path=str(paths["mp3"]), chapters_json_path=str(paths["chapters_json"]),

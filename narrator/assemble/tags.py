@@ -5,8 +5,10 @@ from pathlib import Path
 
 from mutagen.id3 import (CHAP, CTOC, ID3, TALB, TDRC, TIT2, TLAN, TPE1, TSSE, TXXX, WOAS,
                          CTOCFlags)
+from mutagen import MutagenError
 from mutagen.mp3 import MP3
 
+from ..errors import AudioError
 from ..model import Metadata, Timeline
 
 # ISO 639-1 -> ISO 639-2/B, which TLAN requires.
@@ -63,7 +65,11 @@ def write_tags(mp3_path: Path, *, title: str, language: str, meta: Metadata, tim
         tags.add(CHAP(element_id=element_id, start_time=round(span.start * 1000),
                       end_time=round(span.end * 1000), start_offset=_NO_OFFSET,
                       end_offset=_NO_OFFSET, sub_frames=[TIT2(encoding=3, text=span.title)]))
-    tags.save(str(mp3_path), v2_version=4)
+    try:
+        tags.save(str(mp3_path), v2_version=4)
+    except (OSError, MutagenError) as exc:  # a full disk; mutagen wraps the OSError
+        reason = getattr(exc.__cause__ or exc, "strerror", None) or exc
+        raise AudioError(f"cannot write the MP3's tags: {reason}") from None
 
 
 def read_chapters(mp3_path: Path) -> list[tuple[float, float, str]]:

@@ -72,6 +72,22 @@ class LocalExecutor:
         self._retired.clear()
         self._pool = None
 
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): end the worker processes, not waiting for their articles, and
+        return once they are gone (nothing of theirs moves in OUTDIR after this)."""
+        pools = self._retired + ([self._pool] if self._pool is not None else [])
+        # ProcessPoolExecutor has no public way to end its processes: `_processes` is the
+        # pid -> Process table it keeps (Python 3.8 to 3.13).
+        processes = [p for pool in pools for p in (getattr(pool, "_processes", None) or {}).values()]
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.join(5)
+        for pool in pools:
+            pool.shutdown(wait=False, cancel_futures=True)
+        self._retired.clear()
+        self._pool = None
+
 
 class DaskExecutor:
     """Jobs on a Dask cluster (`distributed`). Results come back to this process, which stays
@@ -92,6 +108,7 @@ class DaskExecutor:
         info = self.client.scheduler_info()
         workers = info.get("workers", {}) if isinstance(info, dict) else {}
         self.workers = max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+        self._remote: set = set()  # this batch's tasks on the cluster, until they end
 
     def check_outdir(self, marker: Path) -> None:
         """Fail before any work if a worker cannot see OUTDIR (`marker` is a file in it)."""
@@ -115,10 +132,17 @@ class DaskExecutor:
 
         remote.add_done_callback(transfer)
         done.remote = remote  # keep a reference: Dask forgets tasks whose futures are dropped
+        self._remote.add(remote)
+        remote.add_done_callback(self._remote.discard)
         return done
 
     def reset(self) -> None:
         pass
+
+    def terminate(self) -> None:
+        """Stop now (Ctrl-C): cancel what the cluster holds for this batch."""
+        self.client.cancel(list(self._remote), force=True)
+        self.client.close()
 
     def close(self) -> None:
         self.client.close()

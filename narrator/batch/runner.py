@@ -17,9 +17,11 @@ import json
 import os
 import resource
 import signal
+import threading
 import time
 import uuid
 from collections import deque
+from contextlib import contextmanager
 from concurrent.futures import (FIRST_COMPLETED, CancelledError, Future, ThreadPoolExecutor,
                                 wait)
 from concurrent.futures.process import BrokenProcessPool
@@ -107,14 +109,17 @@ class Report:
     worker_cpu_wait_seconds: float = 0.0  # time workers were ready to run but had no CPU
     feed: str | None = None
     cleaned: list = field(default_factory=list)
+    interrupted: bool = False  # stopped by Ctrl-C (SIGINT): run the same command to resume
 
     @property
     def ok(self) -> bool:
-        return not self.failed and not self.still_failed and self.source_error is None
+        return (not self.failed and not self.still_failed and self.source_error is None
+                and not self.interrupted)
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["ok"] = self.ok
+        out["unchanged"] = self.skipped  # the summary's word; "skipped" kept for old scripts
         out["audio_hours"] = round(self.audio_seconds / 3600, 4)
         out["catalog_audio_hours"] = round(self.catalog_audio_seconds / 3600, 4)
         return out
@@ -153,19 +158,30 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
     events = events or Events()
     started = time.perf_counter()
     outdir = Path(outdir).expanduser().resolve()
+    # Before anything is created: settings that would fail every article, and a source
+    # that is not there, leave no OUTDIR behind.
+    from ..pipeline import NarrateOptions, check_options
+    check_options(NarrateOptions(**options.narrate_options()))
+    fetcher = Fetcher(delay=options.fetch_delay, per_host=options.per_host,
+                      timeout=options.fetch_timeout, max_bytes=options.max_bytes,
+                      allow_networks=parse_networks(options.allow_net))
+    opened = open_source(source, fetcher)
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise InputError(f"cannot create {outdir}: {exc.strerror or exc}") from None
     _check_outdir(outdir, options.adopt)  # before the lock file: a refused folder is untouched
     lock = _Lock(outdir)
+    interrupt = threading.Event()
     try:
         catalog = Catalog(outdir)
     except BaseException:
         lock.release()
         raise
     try:
-        report = _Run(source, outdir, options, events, catalog, executor).run()
+        with _interrupt_sets(interrupt):
+            report = _Run(opened, fetcher, outdir, options, events, catalog, executor,
+                          interrupt).run()
     finally:  # also on Ctrl-C: the workers have stopped, what they staged is of no use
         clean_staging(outdir)
         catalog.close()
@@ -175,6 +191,24 @@ def run_batch(source: str, outdir: str | Path, options: BatchOptions = BatchOpti
     return report
 
 
+@contextmanager
+def _interrupt_sets(event: threading.Event):
+    """While the batch runs (in the main thread), the first Ctrl-C sets `event`, which the
+    loop sees within 0.2 s: it stops the workers, cleans up and reports. A second Ctrl-C
+    interrupts at once."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def first(signum, frame):
+        event.set()
+        signal.signal(signal.SIGINT, previous)
+
+    previous = signal.signal(signal.SIGINT, first)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 def _check_outdir(outdir: Path, adopt: bool) -> None:
     """OUTDIR is narrator's when it has a catalog or holds nothing (but a lock file or the
     publisher's artwork); any other folder is refused, unless adopted."""
@@ -198,14 +232,14 @@ def _check_outdir(outdir: Path, adopt: bool) -> None:
 
 
 class _Run:
-    def __init__(self, source, outdir, options, events, catalog, executor):
+    def __init__(self, opened, fetcher, outdir, options, events, catalog, executor,
+                 interrupt=None):
         self.outdir, self.options, self.events, self.catalog = outdir, options, events, catalog
+        self.interrupt = interrupt or threading.Event()
         self.executor = executor
         self.settings = options.settings_hash()
-        self.fetcher = Fetcher(delay=options.fetch_delay, per_host=options.per_host,
-                               timeout=options.fetch_timeout, max_bytes=options.max_bytes,
-                               allow_networks=parse_networks(options.allow_net))
-        self.source_name, self.items, total = open_source(source, self.fetcher)
+        self.fetcher = fetcher
+        self.source_name, self.items, total = opened
         self.report = Report(source=self.source_name, outdir=str(outdir))
         self.total = total
         self.seen_ids: set[str] = set()
@@ -253,8 +287,13 @@ class _Run:
                 if not loads and not jobs:
                     break
                 waiting = list(jobs) + ([loads[0][0]] if loads else [])
-                done, _ = wait(waiting, return_when=FIRST_COMPLETED,
-                               timeout=1.0 if self._kills_overruns() else None)
+                # A short timeout, so that Ctrl-C (a flag set by the signal handler) stops
+                # the batch within a second, not after the articles in hand; overrunning
+                # articles are looked for at the same pace.
+                done, _ = wait(waiting, timeout=0.2, return_when=FIRST_COMPLETED)
+                if self.interrupt.is_set():
+                    self._interrupted()
+                    break
                 self._stop_overruns(jobs)
                 for future in done:
                     if future in jobs:
@@ -265,12 +304,21 @@ class _Run:
         finally:
             loader.shutdown(wait=False, cancel_futures=True)
             self.executor.close()
-        if report.source_error is None:
+        if report.source_error is None and not report.interrupted:
             self._gone()
         self._finish()
         return report
 
     # ------------------------------------------------------------------ steps
+
+    def _interrupted(self) -> None:
+        """Ctrl-C: stop the workers now (their articles are not recorded: the next run
+        narrates them), and remove whatever they had renamed into audio/ without the
+        catalog knowing it."""
+        self.report.interrupted = True
+        self.executor.terminate()
+        self.report.cleaned += clean_stale(self.outdir, self.catalog.slugs(),
+                                           self.catalog.pending_slugs())
 
     def _start_load(self, item: Item, loader: ThreadPoolExecutor, loads: deque) -> None:
         """Read or fetch a page, unless the source says it has not changed since the
@@ -304,7 +352,7 @@ class _Run:
         self.catalog.record_unchanged(row.id)
         self.report.articles += 1
         self.report.skipped += 1
-        self.events.item("skipped", row.id)
+        self.events.item("unchanged", row.id)
 
     def _loaded(self, item: Item, future: Future, known: Row | None) -> None:
         try:
@@ -337,7 +385,7 @@ class _Run:
         if self._on_disk(row, digest):
             self.catalog.record_unchanged(article)
             self.report.skipped += 1
-            self.events.item("skipped", article)
+            self.events.item("unchanged", article)
             return
         same = row is not None and row.content_hash == digest and row.settings_hash == self.settings
         if same and row.status == "failed" and not self.options.retry_failed:

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import InputError, printable
+from .narrate import BITRATE_HELP
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
@@ -24,16 +25,21 @@ def batch_command(
                                  "'status' followed by OUTDIR."),
     status_dir: Optional[Path] = typer.Argument(None, metavar="[OUTDIR]",
                                                 help="With 'status': the batch's OUTDIR."),
-    output: Optional[Path] = typer.Option(None, "-o", "--output", help="OUTDIR: audio, "
-                                          "sidecars, catalog.sqlite and feed.xml go here."),
-    engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine (default: "
-                               "chosen per language, as for `narrator narrate`)."),
-    voice: Optional[str] = typer.Option(None, "--voice", "-v", help="Voice of the engine."),
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Language override."),
-    bitrate: int = typer.Option(64, "--bitrate", min=8, max=320, help="MP3 bitrate, kbit/s."),
-    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); "
-                                     "repeatable. Editing one re-narrates the articles."),
-    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1,
+    output: Optional[Path] = typer.Option(None, "-o", "--output", metavar="OUTDIR",
+                                          help="OUTDIR: audio, sidecars, catalog.sqlite and "
+                                          "feed.xml go here."),
+    engine: str = typer.Option("auto", "--engine", "-e", metavar="NAME",
+                               help="Speech engine (default: chosen per language, as for "
+                               "`narrator narrate`)."),
+    voice: Optional[str] = typer.Option(None, "--voice", metavar="VOICE",
+                                        help="Voice of the engine."),
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", metavar="CODE",
+                                       help="Language override."),
+    bitrate: int = typer.Option(64, "--bitrate", metavar="KBPS", help=BITRATE_HELP),
+    rules: list[Path] = typer.Option([], "--rules", metavar="FILE",
+                                     help="Extra site rules file (TOML); repeatable. Editing "
+                                     "one re-narrates the articles."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-j", min=1, metavar="N",
                                           help="Articles narrated at once (default: cores)."),
     dask_scheduler: Optional[str] = typer.Option(None, "--dask-scheduler", metavar="ADDR",
                                                  help="Run on a Dask cluster, e.g. "
@@ -44,20 +50,27 @@ def batch_command(
     adopt: bool = typer.Option(False, "--adopt", help="Use a non-empty OUTDIR that has no "
                                "narrator catalog (narrator adds its files, deletes none)."),
     as_json: bool = typer.Option(False, "--json", help="Print a JSON report on stdout."),
-    base_url: Optional[str] = typer.Option(None, "--base-url", help="Public URL of OUTDIR, for "
-                                           "the links in feed.xml (remembered)."),
-    feed_title: Optional[str] = typer.Option(None, "--title", "--feed-title", help="The "
-                                             "feed's title (remembered; default: the site's "
-                                             "name, or a neutral one for several sites)."),
-    feed_author: Optional[str] = typer.Option(None, "--author", help="The feed's author "
-                                              "(remembered; default: the site, or the sites)."),
-    feed_language: Optional[str] = typer.Option(None, "--language", help="The feed's "
-                                                "language, e.g. fr (remembered; default: "
-                                                "most articles' language, 'mul' if none has "
-                                                "a majority). --lang sets the narration's."),
-    delay: float = typer.Option(1.0, "--delay", min=0.0, help="Seconds between two requests "
-                                "to one host (more if robots.txt asks)."),
-    per_host: int = typer.Option(1, "--per-host", min=1, max=2,
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Print nothing but errors (for "
+                               "scripts): no progress, no summary; the exit code tells."),
+    base_url: Optional[str] = typer.Option(None, "--base-url", metavar="URL",
+                                           help="Public URL of OUTDIR, for the links in "
+                                           "feed.xml (remembered)."),
+    feed_title: Optional[str] = typer.Option(None, "--title", "--feed-title", metavar="TITLE",
+                                             help="The feed's title (remembered; default: the "
+                                             "site's name, or a neutral one for several "
+                                             "sites)."),
+    feed_author: Optional[str] = typer.Option(None, "--author", metavar="NAME",
+                                              help="The feed's author (remembered; default: "
+                                              "the site, or the sites)."),
+    feed_language: Optional[str] = typer.Option(None, "--language", metavar="CODE",
+                                                help="The feed's language, e.g. fr "
+                                                "(remembered; default: most articles' "
+                                                "language, 'mul' if none has a majority). "
+                                                "--lang sets the narration's."),
+    delay: float = typer.Option(1.0, "--delay", min=0.0, metavar="SECONDS",
+                                help="Seconds between two requests to one host (more if "
+                                "robots.txt asks)."),
+    per_host: int = typer.Option(1, "--per-host", min=1, max=2, metavar="N",
                                  help="Requests at once per host."),
     allow_net: list[str] = typer.Option([], "--allow-net", help="Network (CIDR) that URLs "
                                         "may reach although it is not public (by default "
@@ -79,10 +92,8 @@ def batch_command(
     for path in rules:
         if not path.is_file():
             raise InputError(f"no such rules file: {path}")
-    from ..assemble import check_bitrate
     from ..batch import BatchOptions, run_batch
 
-    check_bitrate(bitrate)
     if feed_language is not None and not _LANGUAGE.match(feed_language):
         raise InputError(f"--language must be a language code such as fr or en-GB, not "
                          f"{feed_language!r}")
@@ -99,19 +110,34 @@ def batch_command(
                            fetch_delay=delay, per_host=per_host, allow_net=tuple(allow_net),
                            article_timeout=article_timeout or None)
     err = Console(stderr=True, highlight=False, soft_wrap=True)
-    events = _BarEvents(err) if sys.stderr.isatty() else _LogEvents(err)
+    events = (_QuietEvents() if quiet else _BarEvents(err) if sys.stderr.isatty()
+              else _LogEvents(err))
     try:
         report = run_batch(source, output, options, events)
     finally:
         events.close()
     if as_json:
         sys.stdout.write(json.dumps(report.as_dict(), indent=2, ensure_ascii=False) + "\n")
-    else:
+    elif not quiet:
         _summary(Console(highlight=False, soft_wrap=True), report)
-    raise typer.Exit(0 if report.ok else 1)
+    raise typer.Exit(130 if report.interrupted else 0 if report.ok else 1)
 
 
 # ----------------------------------------------------------------------------- progress
+
+
+class _QuietEvents:
+    def total(self, n):
+        pass
+
+    def item(self, outcome, article, detail=""):
+        pass
+
+    def message(self, text):
+        pass
+
+    def close(self):
+        pass
 
 
 class _LogEvents:
@@ -124,7 +150,7 @@ class _LogEvents:
         self.count = n
 
     def item(self, outcome, article, detail=""):
-        if outcome in ("narrated", "failed", "skipped", "still failed", "duplicate"):
+        if outcome in ("narrated", "failed", "unchanged", "still failed", "duplicate"):
             self.n += 1
         position = f"[{self.n}/{self.count}] " if self.count else ""
         line = f"{position}{outcome} {article}" + (f": {detail}" if detail else "")
@@ -159,7 +185,7 @@ class _BarEvents:
         if outcome in ("failed", "still failed", "gone", "pruned", "duplicate"):
             self.bar.console.print(printable(f"{outcome} {article}"
                                              + (f": {detail}" if detail else "")), markup=False)
-        if outcome in ("narrated", "failed", "skipped", "still failed", "duplicate"):
+        if outcome in ("narrated", "failed", "unchanged", "still failed", "duplicate"):
             self.bar.advance(self.task)
             task = self.bar.tasks[0]
             speed = task.speed
@@ -199,6 +225,8 @@ def _summary(out: Console, report) -> None:
     if r.source_error:
         out.print(printable(f"  source error: {r.source_error}"), markup=False)
     out.print(f"feed: {r.feed}", markup=False)
+    if r.interrupted:
+        out.print("interrupted; run the same command again to resume", markup=False)
 
 
 def show_status(outdir: Path, as_json: bool) -> int:

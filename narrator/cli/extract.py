@@ -4,12 +4,18 @@ from __future__ import annotations
 import dataclasses
 import json
 import sys
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from ..model import ListBlock, Paragraph, Quote
+
+
+class Format(str, Enum):
+    text = "text"
+    json = "json"
 
 
 def _block_json(block) -> dict:
@@ -35,14 +41,18 @@ def article_json(article) -> dict:
 def extract_command(
     input: str = typer.Argument(..., metavar="INPUT",
                                 help="An article page: HTML file, http(s) URL, or - for stdin."),
-    url: Optional[str] = typer.Option(None, "--url", help="The page's URL, when INPUT is a file or stdin."),
-    format: str = typer.Option("text", "--format", "-f", help="text (what will be spoken) or json "
-                               "(metadata and sections)."),
+    url: Optional[str] = typer.Option(None, "--url", metavar="URL",
+                                      help="The page's URL, when INPUT is a file or stdin."),
+    format: Format = typer.Option(Format.text, "--format", "-f", metavar="[text|json]",
+                                  help="text (what will be spoken) or json (metadata and "
+                                  "sections)."),
     explain: bool = typer.Option(False, "--explain", help="Also show what was dropped and which rule "
                                  "or heuristic dropped it (on stderr with --format text)."),
-    rules: list[Path] = typer.Option([], "--rules", help="Extra site rules file (TOML); repeatable. "
+    rules: list[Path] = typer.Option([], "--rules", metavar="FILE",
+                                     help="Extra site rules file (TOML); repeatable. "
                                      "Files listed as extract.rules in the config file apply too."),
-    max_size: int = typer.Option(10_000_000, "--max-size", min=1, help="Refuse pages larger than this "
+    max_size: int = typer.Option(10_000_000, "--max-size", min=1, metavar="BYTES",
+                                 help="Refuse pages larger than this "
                                  "many bytes."),
     body_only: bool = typer.Option(False, "--body-only", help="Print the article body without the title "
                                    "line (text format; the JSON has the title as a field of its own)."),
@@ -53,8 +63,7 @@ def extract_command(
     from ..pipeline import read_input
     from ..render import render_text
 
-    if format not in ("text", "json"):
-        raise InputError(f"unknown format {format!r} (use text or json)")
+    format = format.value
     if body_only and format != "text":
         raise InputError("--body-only applies to the text format (the JSON has the title as a field)")
     source = read_input(input, max_bytes=max_size)

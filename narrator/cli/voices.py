@@ -45,7 +45,7 @@ def _engine_report(name: str, config, language: str | None) -> tuple[str | None,
 @voices_app.callback(invoke_without_command=True)
 def list_voices(
     ctx: typer.Context,
-    lang: Optional[str] = typer.Option(None, "--lang", "-l", help="Only voices for this "
+    lang: Optional[str] = typer.Option(None, "--lang", "-l", metavar="CODE", help="Only voices for this "
                                        "language (fr, en, ...), and what `auto` picks for it."),
 ) -> None:
     """List engines, their languages and voices, and why an engine is unavailable."""

