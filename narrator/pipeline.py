@@ -204,6 +204,10 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
                              bitrate_kbps=options.bitrate_kbps, timings=timings,
                              background_encoding=options.workers != 1)
     finally:
+        # Stop the synthesis workers now, whatever happened: left to the garbage collector,
+        # a generator the error's traceback still holds is closed at interpreter exit, when
+        # its pool's pipes may already be gone (a traceback after the one error line).
+        audio.close()
         engine.close()
         if cache is not None:
             cache.close()

@@ -140,3 +140,21 @@ def test_the_english_sample_narrated_offline_is_read_by_pico(tmp_path):
     assert narration.loudness_lufs == pytest.approx(-16.0, abs=1.0)
     assert 150 < narration.timeline.duration < 260   # 185 s with espeak-ng, ~205 s with Pico
     assert len(narration.timeline.chapters) >= 2
+
+
+def test_narrations_with_one_or_two_workers_give_identical_files(tmp_path):
+    # Which worker speaks which sentence depends on scheduling: the bytes must not.
+    import hashlib
+    import os
+
+    digests = set()
+    for run, workers in enumerate((2, 1, 2)):
+        out = tmp_path / f"run{run}.mp3"
+        done = subprocess.run([sys.executable, "-m", "narrator", "narrate",
+                               str(ROOT / "samples" / "mel-resilience.html"), "-o", str(out),
+                               "--engine", "pico", "--no-cache", "--workers", str(workers)],
+                              capture_output=True, text=True, timeout=300,
+                              env={**os.environ, "NARRATOR_CACHE_DIR": str(tmp_path / "c")})
+        assert done.returncode == 0, done.stderr
+        digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+    assert len(digests) == 1
