@@ -7,9 +7,19 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from ..errors import NarratorError
+from ..errors import InputError, NarratorError
 from ..lifeline import narration_pool
+from .options import BatchOptions
 from .worker import narrate_job, run_job
+
+
+def make_executor(options: BatchOptions):
+    if options.dask_scheduler:
+        return DaskExecutor(options.dask_scheduler)
+    workers = options.workers or default_workers()
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    return LocalExecutor(workers)
 
 
 def default_workers() -> int:

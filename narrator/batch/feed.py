@@ -14,6 +14,33 @@ from ..artwork import generated_title, title_artwork
 from ..feed import Channel, Episode, describe_channel, pub_date, render, site_of
 from .catalog import Catalog, Row
 from .layout import ARTWORK_NAMES, AUDIO_DIR, FEED_NAME, atomic_write
+from .options import BatchOptions
+
+
+def publish_feed(catalog: Catalog, outdir: Path, options: BatchOptions) -> tuple[Path, float]:
+    """At the end of a run: remember the feed settings given for the next runs on this
+    OUTDIR, write feed.xml with what the catalog holds now; (its path, the seconds of audio
+    it lists)."""
+    from ..config import ConfigError, load_config
+
+    given = {"base_url": options.base_url, "feed_title": options.feed_title,
+             "feed_author": options.feed_author, "feed_language": options.feed_language}
+    for key, value in given.items():
+        if value:
+            catalog.set_meta(key, value)
+    try:
+        configured = load_config().feed
+    except ConfigError:
+        configured = {}
+
+    def setting(key: str) -> str | None:
+        return catalog.get_meta(f"feed_{key}") or configured.get(key)
+
+    seconds = sum(row.duration or 0.0 for row in catalog.published_rows())
+    path = write_feed(catalog, outdir, base_url=catalog.get_meta("base_url"),
+                      title=setting("title"), author=setting("author"),
+                      language=setting("language"))
+    return path, seconds
 
 
 def write_feed(catalog: Catalog, outdir: Path, *, base_url: str | None = None,
