@@ -7,6 +7,7 @@ else the config file's [feed] table, else the articles themselves (narrator.feed
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -36,23 +37,24 @@ def publish_feed(catalog: Catalog, outdir: Path, options: BatchOptions) -> tuple
     def setting(key: str) -> str | None:
         return catalog.get_meta(f"feed_{key}") or configured.get(key)
 
-    seconds = sum(row.duration or 0.0 for row in catalog.published_rows())
+    rows = catalog.published_rows()
     path = write_feed(catalog, outdir, base_url=catalog.get_meta("base_url"),
                       title=setting("title"), author=setting("author"),
-                      language=setting("language"))
-    return path, seconds
+                      language=setting("language"), rows=rows)
+    return path, sum(row.duration or 0.0 for row in rows)
 
 
 def write_feed(catalog: Catalog, outdir: Path, *, base_url: str | None = None,
                title: str | None = None, author: str | None = None,
-               language: str | None = None) -> Path:
+               language: str | None = None, rows: list[Row] | None = None) -> Path:
+    """OUTDIR/feed.xml for `rows` (default: the catalog's published rows)."""
     outdir = Path(outdir)
     base = (base_url.rstrip("/") + "/") if base_url else outdir.resolve().as_uri() + "/"
-    rows = catalog.published_rows()
+    rows = catalog.published_rows() if rows is None else rows
     channel = _channel(rows, base, "", title, author, language)
-    artwork = ensure_artwork(outdir, channel.title)
-    data = render_feed(rows, base=base, artwork=artwork, title=title, author=author,
-                       language=language)
+    artwork = ensure_artwork(outdir, channel.title)  # its name depends on the title
+    data = render(replace(channel, artwork_url=base + artwork),
+                  [episode(row, base) for row in rows])
     path = outdir / FEED_NAME
     atomic_write(path, data.encode("utf-8"))
     return path
