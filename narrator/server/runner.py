@@ -25,7 +25,8 @@ from ..version import __version__
 from ..errors import NarratorError, TimeLimitError
 from ..lifeline import NARRATION_MODULES, narration_pool
 from ..timelimit import OUTSIDE_GRACE_S
-from .jobs import SIDE_FILES, Job, JobStore
+from .job import SIDE_FILES, Job
+from .jobs import JobStore
 
 ARTICLE_META = "article.json"  # in a job's folder, not served: read by the site feeds
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
