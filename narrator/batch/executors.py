@@ -14,6 +14,7 @@ from .worker import narrate_job, run_job
 
 
 def make_executor(options: BatchOptions):
+    """Where a run's jobs go: the Dask cluster named, else a local pool of --workers."""
     if options.dask_scheduler:
         return DaskExecutor(options.dask_scheduler)
     workers = options.workers or default_workers()
