@@ -284,7 +284,24 @@ def clean_tree(tree, rs: RuleSet, log: Log) -> Cleaned:
     removed = mark_quotes(tree, rs, log, sel)
     standfirst = mark_standfirst(tree, rs, sel)
     drop_selected(tree, rs, log, spare=standfirst, sel=sel, removed=removed, main=main)
+    unhide(main, tree, log)
     return Cleaned(standfirst if standfirst is not None and _attached(standfirst, tree) else None, main)
+
+
+_HIDING_STYLE = re.compile(r"(display|visibility)\s*:\s*(none|hidden)", re.I)
+
+
+def unhide(main: MainText, tree, log: Log) -> None:
+    """Show again what the page hides yet is its main text (the rest of the article behind
+    "continue reading", a body a script reveals): main-content detection skips hidden markup."""
+    for el in main.hidden_parts:
+        if not _attached(el, tree):
+            continue
+        el.attrib.pop("hidden", None)
+        el.attrib.pop("aria-hidden", None)
+        if el.get("style"):
+            el.set("style", _HIDING_STYLE.sub("", el.get("style")))
+        log.recover(text_of(el), "hidden in the page, yet part of the main text: shown")
 
 
 def _attached(el, tree) -> bool:

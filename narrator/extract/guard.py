@@ -21,6 +21,8 @@ def guard(el, rule: Rule | None, main: MainText, share: tuple = (0.0, False)) ->
         return None
     if main.holds(el):
         return "guard: holds the main text"
+    if main.hidden_parts and any(h is el or any(a is el for a in h.iterancestors()) for h in main.hidden_parts):
+        return "guard: holds a hidden part of the main text (the rest behind 'continue reading')"
     taken = main.taken(el)
     if taken > MAJORITY * main.total:
         return "guard: would take most of the main text"

@@ -1,0 +1,96 @@
+"""Extraction robustness, second pass: classes of failure a listener would hate on pages nobody
+tuned narrator for. A listener cannot see the page, so the article read twice, a hidden copy
+read instead of the page, or the rest of an article lost behind "continue reading" are silent
+failures. Every page here is written for the test; none is a copy of an evaluation page."""
+from __future__ import annotations
+
+import pytest
+
+from narrator.extract import explain, extract_body_text
+from test_extract_unseen import FACTS, page, para
+
+ARTICLE = "".join(para(i) for i in range(10))
+PRINT_ONLY = "This print edition carries the full text of the story as it appeared in the morning paper."
+
+
+def spoken_once(text: str, facts=FACTS[:10]) -> None:
+    for fact in facts:
+        assert text.count(fact) == 1, (fact, text)
+
+
+# ----------------------------------------------------------------------------- hidden content
+
+
+@pytest.mark.parametrize("hiding", ['hidden', 'style="display: none"', 'style="visibility:hidden"',
+                                    'aria-hidden="true"'])
+def test_a_hidden_copy_of_the_article_is_not_read_and_the_article_is_read_once(hiding):
+    # a print/AMP copy the page hides, first in the page and a little longer than the article
+    # shown: the estimate must not take it for the main text (then the guard would keep it)
+    copy = f"<div {hiding}>{ARTICLE}<p>{PRINT_ONLY}</p></div>"
+    text = extract_body_text(page(f'{copy}<div class="story">{ARTICLE}</div>'))
+    spoken_once(text)
+    assert "print edition" not in text
+
+
+def test_a_hidden_copy_in_other_blocks_than_the_article_is_still_a_copy():
+    # the hidden copy (structured data for search engines) holds the whole body as one block
+    # and a caption line of its own: it is found again in the page all the same
+    copy = (f'<div hidden itemscope><div>{" ".join(FACTS[:10])}</div>'
+            f'<div>{PRINT_ONLY}</div></div>')
+    text = extract_body_text(page(f'{copy}<div class="story">{ARTICLE}</div>'))
+    spoken_once(text)
+    assert "print edition" not in text
+
+
+@pytest.mark.parametrize("hiding", ["hidden", 'style="display:none"'])
+def test_the_rest_of_the_article_behind_continue_reading_is_read(hiding):
+    rest = "".join(para(i) for i in range(6, 10))
+    body = (f'<div class="story">{"".join(para(i) for i in range(6))}<button>Continue reading</button>'
+            f'<div {hiding} class="story-rest">{rest}</div></div>')
+    html = page(body)
+    text = extract_body_text(html)
+    spoken_once(text)
+    assert "Continue reading" not in text
+    assert any("hidden in the page" in why for _, why in explain(html).recovered)
+
+
+def test_a_body_that_a_script_reveals_is_read_and_hidden_teasers_are_not():
+    # the whole article hidden until a script runs; a short visible promo outweighs nothing
+    promo = ('<div class="promo-line"><p>Our journalism is free for everyone, funded by readers like you '
+             'who believe that good local news matters.</p></div>')
+    teaser = ('<div hidden class="next-up"><p>Coming up next: the mayor explains in a long interview '
+              'why the town needs a new swimming pool.</p></div>')
+    text = extract_body_text(page(f'{promo}<div id="app" style="display:none">{ARTICLE}</div>{teaser}'))
+    spoken_once(text)
+    assert "swimming pool" not in text
+
+
+# ----------------------------------------------------------------------------- duplicates
+
+
+def test_a_duplicated_body_is_spoken_once():
+    # the article twice, for two screen sizes, hidden by the stylesheet (which nobody reads):
+    # the second copy goes, cross-heads and lists with it
+    body = ("<h2>What changes</h2>" + "".join(para(i) for i in range(5))
+            + "<ul><li>Pipes: forty kilometres</li><li>Reservoir: one</li></ul>"
+            + "<h2>What it costs</h2>" + "".join(para(i) for i in range(5, 10)))
+    text = extract_body_text(page(f'<div class="d-none d-md-block">{body}</div><div class="d-md-none">{body}</div>'))
+    spoken_once(text)
+    assert text.count("What changes") == 1 and text.count("Pipes: forty kilometres") == 1
+
+
+def test_a_repeated_paragraph_is_spoken_once_but_questions_and_refrains_stay():
+    question = "What was the hardest decision you had to take in your first year on the council, and why?"
+    refrain = "Every drop of water that we save today is a drop that our children will have tomorrow."
+    answers = ["I had to close the old pool, which my own grandfather had helped to build in the fifties.",
+               "Raising the water rates, because I knew that many families were already struggling.",
+               "Saying no to the stadium: it would have cost us the new pipes for a whole decade."]
+    interview = "".join(f"<h3>Councillor {n}</h3><p>{question}</p><p>{a}</p><p>{refrain}</p>"
+                        for n, a in enumerate(answers))
+    # the lead repeated as a teaser further down (a short one: under thirty words)
+    body = ARTICLE + f"<p>{FACTS[0]}</p>" + interview
+    text = extract_body_text(page(f'<div class="story">{body}</div>'))
+    spoken_once(text)
+    assert text.count(question) == 3 and text.count(refrain) == 3
+    for a in answers:
+        assert a in text
