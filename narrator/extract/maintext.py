@@ -67,9 +67,19 @@ class MainText:
 
 
 _DIALOGS = etree.XPath("//dialog | //*[@aria-modal='true' or @role='dialog' or @role='alertdialog']")
-_HIDDEN = etree.XPath("//*[(@hidden and @hidden!='until-found') or @aria-hidden='true' or "
-                      "contains(translate(@style, ' ', ''), 'display:none') or "
-                      "contains(translate(@style, ' ', ''), 'visibility:hidden')]")
+HIDING_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+
+
+def hidden(el) -> bool:
+    """The markup hides el: hidden (not "until-found": that is found by search), aria-hidden,
+    an inline display:none or visibility:hidden. (A stylesheet's classes are not read.)"""
+    h = el.get("hidden")
+    if h is not None and h != "until-found":
+        return True
+    if el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return style is not None and HIDING_STYLE.search(style) is not None
 
 
 def _size(text: str | None) -> int:
@@ -184,13 +194,13 @@ def _shown_text(top, hidden: list) -> str:
 def _hidden(top, weight: dict) -> tuple[list, list]:
     """(copies, others): the outermost hidden elements with prose, split. A copy's prose is
     mostly found again outside it: it loses its weight (and its ancestors that much)."""
-    hidden = [h for h in _HIDDEN(top) if weight.get(h, 0) >= MIN_PROSE_CHARS]
-    if not hidden:
+    found = {el for el, w in weight.items() if w >= MIN_PROSE_CHARS and hidden(el)}
+    if not found:
         return [], []
-    hidden = [h for h in hidden if not any(a in hidden for a in h.iterancestors())]
-    shown = _shown_text(top, hidden)
+    found = [h for h in weight if h in found and not any(a in found for a in h.iterancestors())]
+    shown = _shown_text(top, found)
     copies, others = [], []
-    for h in hidden:
+    for h in found:
         leaves = _leaves(h, weight)
         found = sum(weight[el] for el in leaves if _found(_key(el), shown))
         if found < COPY_SHARE * sum(weight[el] for el in leaves):
