@@ -94,3 +94,16 @@ def test_a_repeated_paragraph_is_spoken_once_but_questions_and_refrains_stay():
     assert text.count(question) == 3 and text.count(refrain) == 3
     for a in answers:
         assert a in text
+
+
+# ----------------------------------------------------------------------------- words
+
+
+def test_a_space_held_by_an_element_without_words_is_kept():
+    # the only space between two words sits in an empty <strong> or <span> (an editor's
+    # leftover): removing such elements must not glue the words together
+    body = ('<div class="story"><p>The water rose across the country<strong> </strong>and more people '
+            'left their homes<span class="nbsp"> </span>before the night, as the council had asked.</p>'
+            + ARTICLE + "</div>")
+    text = extract_body_text(page(body))
+    assert "country and more people left their homes before the night" in text

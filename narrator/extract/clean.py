@@ -13,7 +13,7 @@ from lxml import etree
 
 from .chars import strip_invisible_tree
 from .guard import guard, rule_shares
-from .maintext import MainText, detect
+from .maintext import HIDING_STYLE, MainText, detect
 from .rules import RuleSet, compile_selector
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
@@ -75,13 +75,17 @@ class Log:
             self.spared.append(Dropped(snippet(text), why, main_chars))
 
 
-def remove(el) -> None:
-    """Remove an element but keep its tail text (it belongs to the parent)."""
+def remove(el, space: bool = False) -> None:
+    """Remove an element but keep its tail text (it belongs to the parent). `space`: keep a
+    space too, where el (an element without words) held the only space between two words
+    ("country<strong> </strong>and")."""
     parent = el.getparent()
     if parent is None:
         return
     tail = el.tail
-    if tail and tail.strip():
+    if space:
+        tail = " " + (tail or "")
+    if tail and (space or tail.strip()):
         prev = el.getprevious()
         if prev is not None:
             prev.tail = (prev.tail or "") + tail
@@ -288,9 +292,6 @@ def clean_tree(tree, rs: RuleSet, log: Log) -> Cleaned:
     return Cleaned(standfirst if standfirst is not None and _attached(standfirst, tree) else None, main)
 
 
-_HIDING_STYLE = re.compile(r"(display|visibility)\s*:\s*(none|hidden)", re.I)
-
-
 def unhide(main: MainText, tree, log: Log) -> None:
     """Show again what the page hides yet is its main text (the rest of the article behind
     "continue reading", a body a script reveals): main-content detection skips hidden markup."""
@@ -300,7 +301,7 @@ def unhide(main: MainText, tree, log: Log) -> None:
         el.attrib.pop("hidden", None)
         el.attrib.pop("aria-hidden", None)
         if el.get("style"):
-            el.set("style", _HIDING_STYLE.sub("", el.get("style")))
+            el.set("style", HIDING_STYLE.sub("", el.get("style")))
         log.recover(text_of(el), "hidden in the page, yet part of the main text: shown")
 
 

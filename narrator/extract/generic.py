@@ -38,7 +38,7 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
     # cannot hold the article; trafilatura would copy and test each of them several times
     for el in (main.empty if main is not None else ()):
         if el.getparent() is not None:
-            remove(el)
+            remove(el, space=bool(el.text_content()))
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
