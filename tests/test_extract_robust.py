@@ -107,3 +107,25 @@ def test_a_space_held_by_an_element_without_words_is_kept():
             + ARTICLE + "</div>")
     text = extract_body_text(page(body))
     assert "country and more people left their homes before the night" in text
+
+
+# ----------------------------------------------------------------------------- sign-up boxes
+
+
+@pytest.mark.parametrize("field", ['<input type="email" placeholder="you@example.com">',
+                                   '<input type="text" name="user_email">',
+                                   '<input autocomplete="email" id="f1">'])
+def test_an_inline_sign_up_box_is_not_read_whatever_its_class(field):
+    # a class no rule names, a prompt no phrase list holds: the e-mail field gives it away
+    box = (f'<div class="mod-7f3a"><h3>Get the morning briefing</h3><p>The day\'s top stories, '
+           f'delivered every morning before seven.</p>{field}<button>Sign me up</button></div>')
+    body = "".join(para(i) for i in range(5)) + box + "".join(para(i) for i in range(5, 10))
+    text = extract_body_text(page(f'<div class="story">{body}</div>'))
+    spoken_once(text)
+    assert "morning briefing" not in text and "top stories" not in text
+
+
+def test_an_e_mail_field_does_not_take_the_text_around_it():
+    # a field set straight into the article's block: no small box around it, nothing goes
+    body = f'<div class="story">{"".join(para(i) for i in range(5))}<input type="email">{"".join(para(i) for i in range(5, 10))}</div>'
+    spoken_once(extract_body_text(page(body)))

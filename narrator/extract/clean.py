@@ -12,9 +12,10 @@ from typing import NamedTuple
 from lxml import etree
 
 from .chars import strip_invisible_tree
-from .guard import guard, rule_shares
+from .guard import SUBSTRING_MAX_SHARE, guard, rule_shares
 from .maintext import HIDING_STYLE, MainText, detect
 from .rules import RuleSet, compile_selector
+from .signup import email_field, signup_box
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
              "button", "input", "select", "textarea", "option", "label", "dialog")
@@ -106,7 +107,12 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
         for el in list(head.iter("script", "style", "link", "noscript", "template")):
             if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower():
                 remove(el)
+    boxes = []
     for el in list(root.iter(*JUNK_TAGS)):
+        if el.tag == "input" and email_field(el):
+            box = signup_box(el)
+            if box is not None and box not in boxes:
+                boxes.append(box)
         if el.tag != "noscript":
             remove(el)
     strip_invisible_tree(root)  # before any rule, heuristic or comparison sees the text
@@ -125,6 +131,17 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
             remove(el)
         if weighty:
             main = detect(tree)
+    for el in boxes:
+        if el.getparent() is None:
+            continue
+        taken = main.taken(el)
+        why = guard(el, None, main) or (main.reliable and taken >= SUBSTRING_MAX_SHARE * main.total
+                                        and "guard: holds much of the main text")
+        if why:
+            log.spare(el, f"{why}; kept against the sign-up box heuristic", taken)
+        else:
+            log.element(el, "heuristic: sign-up box (an e-mail field and a line or two)", taken)
+            remove(el)
     if not rs.options.get("embeds"):
         for el in list(root.iter(*EMBED_TAGS)) + EMBED_XPATH(root):
             if el.getparent() is not None:
