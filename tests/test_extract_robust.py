@@ -129,3 +129,32 @@ def test_an_e_mail_field_does_not_take_the_text_around_it():
     # a field set straight into the article's block: no small box around it, nothing goes
     body = f'<div class="story">{"".join(para(i) for i in range(5))}<input type="email">{"".join(para(i) for i in range(5, 10))}</div>'
     spoken_once(extract_body_text(page(body)))
+
+
+# ----------------------------------------------------------------------------- live blogs
+
+
+def test_each_post_of_a_live_blog_keeps_its_heading():
+    posts = "".join(f'<article class="post"><time>{10 + i}:05</time><h3>Update {i}: {FACTS[i].split(",")[0][:40]}</h3>'
+                    f'{para(i)}{para(i + 6)}</article>' for i in range(6))
+    text = extract_body_text(page(f'<div class="live">{posts}</div>'))
+    for i in range(6):
+        heading = f"Update {i}: {FACTS[i].split(',')[0][:40]}".strip()
+        assert text.count(heading) == 1
+        assert text.index(heading) < text.index(FACTS[i]) < text.index(FACTS[i + 6])
+
+
+def test_a_teaser_title_or_a_widget_heading_between_the_posts_is_not_put_back():
+    # a card linking to another story and a video player's "Up next" label inside the posts:
+    # headings the detector rightly dropped with their boxes, unlike the posts' own
+    posts = []
+    for i in range(6):
+        box = ""
+        if i == 2:
+            box = '<div class="card"><a href="/other"><h3>Mayor opens the new bridge over the river</h3></a></div>'
+        if i == 4:
+            box = '<div class="player"><div class="player-top"><div class="label"><h4>Up next</h4></div></div></div>'
+        posts.append(f'<article class="post"><h3>Update number {i}</h3>{para(i)}{box}{para(i + 6)}</article>')
+    text = extract_body_text(page(f'<div class="live">{"".join(posts)}</div>'))
+    assert all(f"Update number {i}" in text for i in range(6))
+    assert "Mayor opens" not in text and "Up next" not in text

@@ -7,6 +7,7 @@ from __future__ import annotations
 from lxml import etree
 
 from .blocks import RawBlock, comparison_key, links_list, squash, table_block
+from .heads import dropped_headings
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, remove, text_of
 from .lead import lead_paragraph, standfirst as put_standfirst
 from .maintext import MainText
@@ -53,6 +54,7 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
         index = paragraph_index(body)
         raw = sibling_chunks(body, raw, rs.options, log, note, index)
         raw = body_units(body, raw, rs.options, log, note, index)
+        raw = dropped_headings(raw, index, log)
         raw = lead_paragraph(description, body, raw, log)
         raw = put_standfirst(description, body, raw, standfirst, index, log)
     if log.enabled:  # name what the main-content detection left out
