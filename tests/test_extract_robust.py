@@ -158,3 +158,47 @@ def test_a_teaser_title_or_a_widget_heading_between_the_posts_is_not_put_back():
     text = extract_body_text(page(f'<div class="live">{"".join(posts)}</div>'))
     assert all(f"Update number {i}" in text for i in range(6))
     assert "Mayor opens" not in text and "Up next" not in text
+
+
+# ----------------------------------------------------------------------------- teaser cards
+
+
+def test_a_teaser_card_inside_the_article_is_not_read():
+    # another story of the site between two paragraphs: its linked title and a line of its
+    # excerpt, in a box of no known class; the excerpt alone reads like one more paragraph
+    card = ('<div class="box-x"><h4><a href="/news/bridge-opens">Mayor opens the new bridge</a></h4>'
+            '<p>The bridge across the river opened on Monday after four years of work and many delays.</p></div>')
+    body = "".join(para(i) for i in range(5)) + card + "".join(para(i) for i in range(5, 10))
+    html = page(f'<div class="story">{body}</div>')
+    text = extract_body_text(html)
+    spoken_once(text)
+    assert "bridge" not in text
+    assert any("teaser card" in d.rule for d in explain(html).dropped)
+
+
+def test_a_list_of_teasers_after_the_article_is_not_read_nor_its_heading():
+    cards = "".join(f'<div class="it"><a href="https://www.example.org/n{i}">Other story number {i} about the town</a>'
+                    f'<p>An excerpt of the other story number {i}, on the festival and the harbour in some detail.</p></div>'
+                    for i in range(4))
+    html = page(f'<div class="story">{ARTICLE}<div class="x2"><h3>More from News</h3>{cards}</div></div>',
+                head='<link rel="canonical" href="https://example.org/news/water-plan">')
+    text = extract_body_text(html)
+    spoken_once(text)
+    assert "excerpt" not in text and "More from News" not in text
+
+
+def test_links_that_open_a_sentence_or_a_section_of_the_article_stay():
+    # a sentence that starts with a link, a section whose heading links to a shop elsewhere,
+    # a section whose heading is an anchor of the page: the article's own text
+    body = ('<p><a href="/people/ann-jones">Mayor Ann Jones of the council</a> said the plan would be '
+            'finished before the elections, whatever the weather.</p>' + "".join(para(i) for i in range(5))
+            + '<div class="pick"><h3><a href="https://shop.example.com/kettle">Steel Kettle Deluxe 3000</a></h3>'
+            '<p>Boils a litre in two minutes and keeps the water warm for an hour afterwards.</p></div>'
+            '<div class="sec"><h3><a href="#costs">What the plan will cost</a></h3>'
+            '<p>Forty million over two years, half of it paid by the region and half by the town.</p></div>'
+            + "".join(para(i) for i in range(5, 10)))
+    text = extract_body_text(page(f'<div class="story">{body}</div>'))
+    spoken_once(text)
+    for kept in ("Mayor Ann Jones of the council said the plan", "Boils a litre in two minutes",
+                 "Forty million over two years"):
+        assert kept in text

@@ -12,7 +12,7 @@ from typing import NamedTuple
 from lxml import etree
 
 from .chars import strip_invisible_tree
-from .guard import SUBSTRING_MAX_SHARE, guard, rule_shares
+from .guard import guard, rule_shares
 from .maintext import HIDING_STYLE, MainText, detect
 from .rules import RuleSet, compile_selector
 from .signup import email_field, signup_box
@@ -135,8 +135,7 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
         if el.getparent() is None:
             continue
         taken = main.taken(el)
-        why = guard(el, None, main) or (main.reliable and taken >= SUBSTRING_MAX_SHARE * main.total
-                                        and "guard: holds much of the main text")
+        why = guard(el, None, main, broad=True)
         if why:
             log.spare(el, f"{why}; kept against the sign-up box heuristic", taken)
         else:
