@@ -202,3 +202,33 @@ def test_links_that_open_a_sentence_or_a_section_of_the_article_stay():
     for kept in ("Mayor Ann Jones of the council said the plan", "Boils a litre in two minutes",
                  "Forty million over two years"):
         assert kept in text
+
+
+def test_a_list_of_the_sites_stories_half_linked_after_the_article_is_not_read():
+    # each item: a phrase, then a link to another story of the site ("not all links", so the
+    # list-of-links test lets it through); the line above it is its title
+    items = "".join(f'<li>{head}, <a href="https://www.example.org/story/{n}">{tail}</a></li>' for n, (head, tail) in enumerate([
+        ("Farmers must unionize", "no matter what the market says"),
+        ("Paid parking is not the problem", "our habits are"),
+        ("Could a lost hiker use the stars", "to find the way home"),
+        ("The long winter of the ferry crews", "told by their families")]))
+    body = f'{ARTICLE}<div class="h3ish">More great stories from us</div><ul>{items}</ul>'
+    html = page(f'<div class="story">{body}</div>', head='<link rel="canonical" href="https://example.org/news/water">')
+    text = extract_body_text(html)
+    spoken_once(text)
+    assert "unionize" not in text and "More great stories" not in text
+
+
+def test_a_closing_list_of_sources_or_of_points_stays():
+    sources = "".join(f'<li>{t} <a href="https://stats.example.net/r{n}">report {n}</a>, published in May this year.</li>'
+                      for n, t in enumerate(["The water agency's annual", "The regional climate", "The university's"]))
+    points = "".join(f'<li>{t}, as the <a href="/maps/{n}">map</a> shows.</li>'
+                     for n, t in enumerate(["Pipes will be replaced in the north first, then in the centre",
+                                            "Streets will close for two weeks each, never two at once",
+                                            "The market keeps its place during the whole of December"]))
+    html = page(f'<div class="story">{ARTICLE}<h2>Sources</h2><ul>{sources}</ul></div>',
+                head='<link rel="canonical" href="https://example.org/news/water">')
+    assert "The regional climate report 1" in extract_body_text(html)
+    html = page(f'<div class="story">{ARTICLE}<p>What changes for residents:</p><ul>{points}</ul></div>',
+                head='<link rel="canonical" href="https://example.org/news/water">')
+    assert "never two at once, as the map shows" in extract_body_text(html)

@@ -38,6 +38,24 @@ def _internal(href: str | None, host: str | None) -> bool:
     return host is not None and (other == host or other.endswith("." + host) or host.endswith("." + other))
 
 
+LIST_ITEMS = 3        # a list of teasers: this many items at least ...
+LIST_LINK_SHARE = 0.2  # ... each linking to a page of the site with this share of its text
+
+
+def teaser_list(items, host: str | None) -> bool:
+    """True for list items that each link to another page of the site, the link a good part of
+    the item ("Paid political ads are not the problem. <a>Our perceptions are</a>"): the
+    "more stories" list after an article, which is not all links (links_list)."""
+    if len(items) < LIST_ITEMS:
+        return False
+    for li in items:
+        links = [a for a in li.iter("a") if _internal(a.get("href"), host)]
+        text = len(text_of(li))
+        if not links or sum(len(text_of(a)) for a in links) < LIST_LINK_SHARE * text:
+            return False
+    return True
+
+
 def teaser_cards(container, host: str | None) -> list:
     """The teaser cards under `container` (the main text's container), outermost first."""
     cards: list = []
