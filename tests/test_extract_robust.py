@@ -232,3 +232,24 @@ def test_a_closing_list_of_sources_or_of_points_stays():
     html = page(f'<div class="story">{ARTICLE}<p>What changes for residents:</p><ul>{points}</ul></div>',
                 head='<link rel="canonical" href="https://example.org/news/water">')
     assert "never two at once, as the map shows" in extract_body_text(html)
+
+
+# ----------------------------------------------------------------------------- boilerplate lines
+
+
+@pytest.mark.parametrize("line,dropped", [
+    ("12.03.2024, 09:41 Uhr", True),                                  # numeric dates with a time
+    ("Emisión: Radio Norte, 03.11.2023, 07:30 h", True),
+    ("2024年3月12日 09時41分 (3月12日 10時02分更新)", True),              # written with 年月日
+    ("Am 12.03.2024 um 09:41 Uhr stimmte der Rat dem Plan für das neue Becken zu.", False),
+    ("Ann Jones contributed reporting from the valley.", True),
+    ("Quelle: zeitung.example, dpa", True),
+    ("Source: a council member who asked not to be named because the talks were private, said the vote was close.", False),
+])
+def test_boilerplate_lines_in_more_languages_and_formats(line, dropped):
+    import lxml.html
+
+    from narrator.extract.rules import select_rules
+
+    rules = select_rules(lxml.html.fromstring("<html><body><p>x</p></body></html>"))
+    assert (rules.dropped_phrase(line) is not None) is dropped
