@@ -112,7 +112,9 @@ def test_kill_9_three_times_then_resume_completes_everything(archive, first_run,
     assert len(feedparser.parse(str(outdir / "feed.xml")).entries) == ARTICLES
 
 
-def test_unchanged_archive_synthesizes_nothing_and_is_fast(archive, first_run):
+def test_unchanged_archive_synthesizes_nothing(archive, first_run):
+    # How fast that is (about 1 % of the first run) is measured by benchmarks/batch.py, not
+    # here: a wall-time ratio failed on a loaded machine. This checks the work not done.
     outdir, first = first_run
     assert first["narrated"] == ARTICLES
     before = {p.name: p.stat().st_mtime_ns for p in (outdir / "audio").iterdir()}
@@ -121,8 +123,7 @@ def test_unchanged_archive_synthesizes_nothing_and_is_fast(archive, first_run):
     assert report["narrated"] == 0 and report["skipped"] == ARTICLES
     assert report["peak_rss_mb"] == {}  # no worker ever ran
     assert {p.name: p.stat().st_mtime_ns for p in (outdir / "audio").iterdir()} == before
-    assert report["wall_seconds"] < 0.05 * first["wall_seconds"], (report["wall_seconds"],
-                                                                  first["wall_seconds"])
+    assert report["worker_cpu_seconds"] == 0
 
 
 def test_feed_lists_every_article_with_enclosure_chapters_and_transcript(first_run):

@@ -314,3 +314,13 @@ def test_serve_site_flag_registers_an_origin_and_refuses_a_bad_one(tmp_path):
                            capture_output=True, text=True, timeout=60, cwd=ROOT)
         assert r.returncode != 0 and r.stderr.startswith("narrator: error: a site is an origin")
         assert len(r.stderr.splitlines()) == 1
+
+
+def test_the_site_feed_never_takes_its_links_from_the_host_header(env):
+    # The feed is cached publicly (max-age): a forged Host must not end up in its links.
+    c = env["client"]
+    host = env["site"].origin.split("://")[1]
+    r = c.get(f"/sites/{host}/feed.xml", headers={"Host": "evil.example"})
+    assert r.status_code == 200
+    assert b"evil.example" not in r.content
+    assert f"{env['srv'].url}/sites/{host}/artwork.png".encode() in r.content

@@ -100,7 +100,7 @@ def add_page_routes(app: FastAPI, service: PageService, *,
     @app.get("/sites/{host}/feed.xml")
     async def feed(host: str, request: Request):
         site = site_or_404(host)
-        base = public_url or str(request.base_url)
+        base = public_url or _own_address(request)
         xml = await run_in_threadpool(site_feed, site, service.pages, service.jobs, base)
         return Response(xml, media_type="application/rss+xml; charset=utf-8",
                         headers={"Cache-Control": "public, max-age=300"})
@@ -111,3 +111,12 @@ def add_page_routes(app: FastAPI, service: PageService, *,
         png = await run_in_threadpool(artwork, site_title(site))
         return Response(png, media_type="image/png",
                         headers={"Cache-Control": "public, max-age=86400"})
+
+
+def _own_address(request: Request) -> str:
+    """This server's address as the connection reached it (the socket's, not the Host header:
+    a feed is cached publicly, so a forged Host must not put its name into the links).
+    Behind a proxy, --public-url gives the address readers use."""
+    host, port = request.scope.get("server") or ("127.0.0.1", 80)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{request.url.scheme}://{shown}:{port}/"
