@@ -169,7 +169,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
         drop_strays(choice, log)
-        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", main, standfirst,
+        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", standfirst,
                              meta.canonical_url or meta.source_url)
         dom_path = False
     blocks = process(read_tables(raw, log), meta.title, rs, log, dom_path=dom_path)

@@ -146,6 +146,11 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
             if el.getparent() is not None:
                 log.element(el, "heuristic: embed", main.taken(el))
                 remove(el)
+    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
+    # hold nothing to read; every later pass, and trafilatura's, would visit them
+    for el in main.empty:
+        if el.getparent() is not None:
+            remove(el, space=bool(el.text_content()))
     return main
 
 

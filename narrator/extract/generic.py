@@ -8,9 +8,8 @@ from lxml import etree
 
 from .blocks import RawBlock, comparison_key, links_list, squash, table_block
 from .heads import dropped_headings
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, remove, text_of
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
 from .lead import lead_paragraph, standfirst as put_standfirst
-from .maintext import MainText
 from .recover import body_units, paragraph_index, sibling_chunks
 from .rules import RuleSet, norm_phrase
 from .teasers import site_host, teaser_list
@@ -23,8 +22,8 @@ _INLINE_STYLED = etree.XPath(
     "[@class or @id or @style]")
 
 
-def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None,
-                   standfirst=None, canonical: str | None = None) -> list[RawBlock]:
+def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = "", standfirst=None,
+                   canonical: str | None = None) -> list[RawBlock]:
     """The article's raw blocks by trafilatura (precision mode), then what it dropped put back
     (recover.py, lead.py), then its lists of links out."""
     import trafilatura
@@ -38,11 +37,6 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
     for el in _INLINE_STYLED(tree):
         for attr in ("class", "id", "style"):
             el.attrib.pop(attr, None)
-    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
-    # cannot hold the article; trafilatura would copy and test each of them several times
-    for el in (main.empty if main is not None else ()):
-        if el.getparent() is not None:
-            remove(el, space=bool(el.text_content()))
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
