@@ -135,6 +135,19 @@ def test_an_inline_sign_up_box_is_not_read_whatever_its_class(field):
     assert "morning briefing" not in text and "top stories" not in text
 
 
+def test_a_sign_up_box_beside_a_short_article_takes_only_itself():
+    # one paragraph of article and a sign-up card in the same block: too little text for the
+    # main-text guard to speak, so the box itself must stop at the article's paragraph
+    card = ('<div class="card-signup"><div class="card-text"><p>One e-mail every Friday: new routes, timetable '
+            'changes and the best journeys of the week.</p><form><input type="email" placeholder="Your e-mail">'
+            '<button>Subscribe</button></form></div><p>No spam.</p></div>')
+    lead = ("New trains are coming, but slowly. An order for twenty sleeper cars, placed two years ago, will not "
+            "be delivered in full before the end of the decade, and every breakdown until then means a "
+            "cancelled departure.")
+    text = extract_body_text(page(f'<article><section class="content"><p>{lead}</p>{card}</section></article>'))
+    assert lead in text and "Friday" not in text
+
+
 def test_an_e_mail_field_does_not_take_the_text_around_it():
     # a field set straight into the article's block: no small box around it, nothing goes
     body = f'<div class="story">{"".join(para(i) for i in range(5))}<input type="email">{"".join(para(i) for i in range(5, 10))}</div>'

@@ -107,12 +107,10 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
         for el in list(head.iter("script", "style", "link", "noscript", "template")):
             if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower():
                 remove(el)
-    boxes = []
+    fields = []  # the parents of e-mail fields: where sign-up boxes are looked for
     for el in list(root.iter(*JUNK_TAGS)):
-        if el.tag == "input" and email_field(el):
-            box = signup_box(el)
-            if box is not None and box not in boxes:
-                boxes.append(box)
+        if el.tag == "input" and email_field(el) and el.getparent() is not None:
+            fields.append(el.getparent())
         if el.tag != "noscript":
             remove(el)
     strip_invisible_tree(root)  # before any rule, heuristic or comparison sees the text
@@ -131,8 +129,9 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
             remove(el)
         if weighty:
             main = detect(tree)
-    for el in boxes:
-        if el.getparent() is None:
+    for holder in fields:
+        el = signup_box(holder, main.weight)
+        if el is None or el.getparent() is None:
             continue
         taken = main.taken(el)
         why = guard(el, None, main, broad=True)
