@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Speech engines side by side: real-time factor and peak RSS, one clean process per engine.
 
-    python benchmarks/engines.py [--engines espeak,piper,gtts] [--gtts-rate 5] [--sentences N]
+    python benchmarks/engines.py [--engines espeak,pico,piper,gtts] [--gtts-rate 5] [--sentences N]
 
 Texts: the golden text of samples/mel-resilience.txt (French) and samples/en-city-heat.txt
 (English), one utterance per sentence. Each (engine, language) runs in its own child process,
@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 TEXTS = {"fr": ROOT / "samples" / "mel-resilience.txt", "en": ROOT / "samples" / "en-city-heat.txt"}
-LANGUAGES = {"espeak": ("fr", "en"), "piper": ("en",), "gtts": ("fr", "en")}
+LANGUAGES = {"espeak": ("fr", "en"), "pico": ("fr", "en"), "piper": ("en",), "gtts": ("fr", "en")}
 
 
 def sentences(path: Path, limit: int | None) -> list[str]:
@@ -97,7 +97,7 @@ def measure(engine: str, language: str, options: dict, limit: int | None,
 
 def main() -> None:
     parser = argparse.ArgumentParser(description="Speech engines: RTF and peak RSS.")
-    parser.add_argument("--engines", default="espeak,piper,gtts")
+    parser.add_argument("--engines", default="espeak,pico,piper,gtts")
     parser.add_argument("--gtts-rate", type=float, default=None,
                         help="gTTS requests per second (default: the engine's, 5)")
     parser.add_argument("--gtts-fail-rate", type=float, default=0.0,

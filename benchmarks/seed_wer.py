@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Does the pipeline lose anything? WER of the narrated seed MP3 vs espeak-ng reading the text.
+"""Does the pipeline lose anything? WER of the narrated seed MP3 vs the engine reading the text.
 
-    python benchmarks/seed_wer.py [PAGE] [--engine espeak] [--lang fr]
+    python benchmarks/seed_wer.py [PAGE] [--engine espeak|pico] [--lang fr]
 
 Issue 2's acceptance line: `narrator narrate PAGE` (default samples/mel-resilience.html) gives
 an MP3 whose WER (../shared/tools/tts_wer.py, Whisper base) against `narrator extract PAGE`
-is within 5 points of espeak-ng synthesizing that same extract text directly, in one call,
-to one WAV. Prints both WERs and the gap. Needs the WER venv described in speech_wer.py.
+is within 5 points of the same engine synthesizing that same extract text directly, in one
+call, to one WAV. Prints both WERs and the gap. Needs the WER venv described in speech_wer.py.
 """
 from __future__ import annotations
 
@@ -54,10 +54,10 @@ def main(argv=None) -> int:
         # A fresh synthesis cache: every utterance is synthesized for this measurement.
         narrator("narrate", a.page, "-o", str(mp3), "--engine", a.engine,
                  env={"NARRATOR_CACHE_DIR": str(Path(tmp) / "cache")})
-        engine = create_engine("espeak")
+        engine = create_engine(a.engine)
         audio = engine.synthesize(text, language=a.lang)
         engine.close()
-        wav = Path(tmp) / "espeak-direct.wav"
+        wav = Path(tmp) / "direct.wav"
         write_wav(wav, [(audio.pcm, 0)], audio.sample_rate)
         narrated, direct = score(mp3, text_file, a.lang), score(wav, text_file, a.lang)
     print(f"page: {Path(a.page).name} ({narrated['ref_words']} words of `narrator extract`),"
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     print(f"narrator narrate --engine {a.engine} (MP3): WER {narrated['wer'] * 100:5.1f} %"
           f"  (S={narrated['substitutions']} D={narrated['deletions']} I={narrated['insertions']})"
           f"  audio {narrated['audio_s']} s")
-    print(f"espeak-ng, extract text in one call (WAV): WER {direct['wer'] * 100:5.1f} %"
+    print(f"{a.engine}, extract text in one call (WAV): WER {direct['wer'] * 100:5.1f} %"
           f"  (S={direct['substitutions']} D={direct['deletions']} I={direct['insertions']})"
           f"  audio {direct['audio_s']} s")
     gap = (narrated["wer"] - direct["wer"]) * 100

@@ -52,7 +52,8 @@ def start_server(data: Path, *extra: str, env: dict | None = None
     env = {**os.environ, "NARRATOR_API_TOKEN": TOKEN,
            "NARRATOR_CACHE_DIR": str(data.parent / "cache"), **(env or {})}
     proc = subprocess.Popen([sys.executable, "-m", "narrator", "serve", "--host", "127.0.0.1",
-                             "--port", str(port), "--data", str(data), "--quiet", *extra],
+                             "--port", str(port), "--data", str(data), "--quiet",
+                             *(() if "--engine" in extra else ("--engine", "espeak")), *extra],
                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     for _ in range(300):

@@ -22,7 +22,7 @@ import threading
 import time
 from pathlib import Path
 
-from .engines.base import Audio
+from .model import Audio
 
 _MAGIC = b"NPCM1\0"
 _HEADER = struct.Struct("<6sIQ")  # magic, sample rate, PCM byte count

@@ -1,6 +1,6 @@
 """The typed values that flow between the stages.
 
-    HTML bytes --extract--> Article --script--> Script --synthesize/assemble--> Narration
+    HTML bytes --extract--> Article --script--> Script --synthesize--> Audio... --assemble--> Narration
 
 Every value is immutable, so a stage can never change what an earlier stage produced.
 """
@@ -110,6 +110,21 @@ class Script:
     def utterances(self):
         for chapter in self.chapters:
             yield from chapter.utterances
+
+
+# ----------------------------------------------------------------------------- Audio
+
+
+@dataclass(frozen=True)
+class Audio:
+    """One utterance as an engine spoke it: signed 16-bit little-endian mono PCM."""
+
+    pcm: bytes
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.pcm) / 2 / self.sample_rate
 
 
 # ----------------------------------------------------------------------------- Narration

@@ -22,7 +22,8 @@ from .engines.auto import _gtts_reason as gtts_reason
 from .errors import EngineError, InputError
 from .model import Article, Narration, Script
 from .output import output_in_folder  # noqa: F401  (narrator.pipeline.output_in_folder)
-from .script import build_script
+from .script import build_script, for_engine
+from .speech.engine_rules import load_engine_rules
 from .synthesize import EngineSpec, synthesize_stream
 
 MAX_INPUT_BYTES = 10 * 1024 * 1024
@@ -175,6 +176,8 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
     if reason:
         raise EngineError(f"engine {name!r} is unavailable: {reason}")
     voice = engine.resolve_voice(script.language, voice)
+    # What this engine reads wrongly is fixed in what it is given, not in what is shown.
+    script = for_engine(script, load_engine_rules(getattr(engine, "speech_rules", None)))
     utterances = list(script.utterances())
     texts = [u.speech for u in utterances]
     # The config's second voice for quotes, when it belongs to the engine that reads.
@@ -201,6 +204,10 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
                              bitrate_kbps=options.bitrate_kbps, timings=timings,
                              background_encoding=options.workers != 1)
     finally:
+        # Stop the synthesis workers now, whatever happened: left to the garbage collector,
+        # a generator the error's traceback still holds is closed at interpreter exit, when
+        # its pool's pipes may already be gone (a traceback after the one error line).
+        audio.close()
         engine.close()
         if cache is not None:
             cache.close()

@@ -6,6 +6,7 @@ quote's opening words.
 """
 from __future__ import annotations
 
+import dataclasses
 import re
 from typing import Callable, Iterable, Mapping
 
@@ -66,6 +67,19 @@ def _chapter_plan(article: Article) -> list[tuple[str, list[tuple[str, Block | s
                 chapters.append((_opening_words(block.text), []))
             chapters[-1][1].append(("block", block))
     return [c for c in chapters if c[1]]
+
+
+def for_engine(script: Script, rules) -> Script:
+    """The script with each utterance's speech fitted to the engine that will read it
+    (`rules`: narrator.speech.engine_rules.EngineRules). What a reader sees stays the same."""
+    if not rules:
+        return script
+    chapters = tuple(
+        Chapter(chapter.title, tuple(dataclasses.replace(u, speech=rules.apply(u.speech,
+                                                                               script.language))
+                                     for u in chapter.utterances))
+        for chapter in script.chapters)
+    return dataclasses.replace(script, chapters=chapters)
 
 
 def _default_normalizer(text: str, language: str, lexicon: Mapping[str, str] | None) -> str:

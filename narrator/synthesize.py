@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator, Sequence
 
 from .cache import SynthesisCache, cache_key
-from .engines import Audio, Engine, create_engine
+from .engines import Engine, create_engine
 from .lifeline import watch_parent
+from .model import Audio
 from .errors import EngineError
 
 Progress = Callable[[int, int], None]

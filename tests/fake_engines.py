@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from narrator.engines import Audio, Engine, VoiceInfo
+from narrator.engines import Engine, VoiceInfo
+from narrator.model import Audio
 from narrator.errors import EngineError
 
 

@@ -137,7 +137,8 @@ class ServeProcess:
         while cls.running:
             cls.running.pop().stop(kill=True)
 
-    def __init__(self, data: Path, *extra: str, token: str | None = TOKEN, env: dict | None = None):
+    def __init__(self, data: Path, *extra: str, token: str | None = TOKEN, env: dict | None = None,
+                 engine: str | None = "espeak"):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         environment = {**os.environ, **(env or {})}
@@ -145,9 +146,12 @@ class ServeProcess:
         if token:
             environment["NARRATOR_API_TOKEN"] = token
         self.log = open(Path(data).parent / f"serve-{self.port}.log", "wb")
+        # espeak-ng unless a test says otherwise: fast, and the same in every environment;
+        # engine=None starts the server with its own default.
+        engine = () if engine is None or "--engine" in extra else ("--engine", engine)
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "narrator", "serve", "--host", "127.0.0.1", "--port",
-             str(self.port), "--data", str(data), *extra],
+             str(self.port), "--data", str(data), *engine, *extra],
             stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=ROOT)
         ServeProcess.running.append(self)
 

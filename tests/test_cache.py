@@ -10,7 +10,7 @@ import time
 import pytest
 
 from narrator.cache import SynthesisCache, cache_key
-from narrator.engines.base import Audio
+from narrator.model import Audio
 
 
 def _audio(n: int, rate: int = 22050, seed: int = 1) -> Audio:
@@ -96,7 +96,7 @@ def test_many_processes_share_one_cache(tmp_path):
     script = textwrap.dedent(f"""
         import sys
         from narrator.cache import SynthesisCache, cache_key
-        from narrator.engines.base import Audio
+        from narrator.model import Audio
         cache = SynthesisCache({str(tmp_path)!r}, max_bytes=100_000)
         bad = 0
         for round in range(3):

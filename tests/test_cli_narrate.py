@@ -1,6 +1,7 @@
 """The narrate command end to end, as a user runs it: a real process, real files."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -56,6 +57,16 @@ def test_seed_mp3_has_contiguous_chapters_matching_the_sidecars(seed_narration):
     # the command prints the chapter list with start times, and the total
     assert "00:00  Métropole Européenne Lille" in stdout
     assert "total " in stdout
+
+
+def test_seed_is_read_by_pico_offline_and_says_so(seed_narration):
+    pytest.importorskip("py_nanotts", reason="no py-nanotts wheel here: espeak-ng reads it")
+    folder, stdout = seed_narration
+    lines = stdout.splitlines()
+    assert ", pico voice fr-FR, " in lines[0]
+    assert lines[1] == "engine auto: pico voice fr-FR (Pico, offline; -v: why)"
+    chapters = json.loads((folder / "mel.chapters.json").read_text(encoding="utf-8"))
+    assert chapters["narrator"]["engine"] == "pico" and chapters["narrator"]["voice"] == "fr-FR"
 
 
 def test_seed_loudness_is_minus_16_lufs_with_true_peak_headroom(seed_narration):

@@ -117,11 +117,33 @@ def _joe_folder(tmp_path) -> Path:
     return folder
 
 
-def test_auto_falls_back_to_espeak_offline(tmp_path, monkeypatch):
+def _pico_here() -> bool:
+    from narrator.engines.pico import PicoEngine
+    return PicoEngine.unavailable_reason() is None
+
+
+def test_auto_offline_is_pico_for_its_languages_and_espeak_for_the_others(tmp_path, monkeypatch):
+    if not _pico_here():
+        pytest.skip("py-nanotts has no wheel here (test_voices covers the fallback)")
     monkeypatch.setenv("NARRATOR_VOICES_DIR", str(tmp_path / "empty"))
-    engine, voice, why = choose_engine("fr", _config(tmp_path, ""))
+    config = _config(tmp_path, "")
+    for language, voice in (("fr", "fr-FR"), ("en", "en-US"), ("de", "de-DE"), ("es", "es-ES"),
+                            ("it", "it-IT")):
+        engine, chosen, why = choose_engine(language, config)
+        assert (engine, chosen) == ("pico", voice)
+        assert why.startswith("Pico, offline (")
+        assert f"no Piper voice for language '{language}'" in why
+        assert "gtts: endpoint unreachable" in why
+    engine, voice, why = choose_engine("nl", config)
     assert (engine, voice) == ("espeak", None)
-    assert "no Piper voice for language 'fr'" in why and "gtts: endpoint unreachable" in why
+    assert why.startswith("espeak-ng, offline fallback (")
+    assert "pico: engine 'pico' has no voice for language 'nl'" in why
+
+
+def test_a_configured_engine_comes_before_pico(tmp_path, monkeypatch):
+    monkeypatch.setenv("NARRATOR_VOICES_DIR", str(tmp_path / "empty"))
+    config = _config(tmp_path, '[languages.fr]\nengine = "espeak"\n')
+    assert choose_engine("fr", config)[0] == "espeak"
 
 
 def test_auto_prefers_an_installed_piper_voice(tmp_path, monkeypatch):
@@ -129,7 +151,7 @@ def test_auto_prefers_an_installed_piper_voice(tmp_path, monkeypatch):
     monkeypatch.setenv("NARRATOR_VOICES_DIR", str(_joe_folder(tmp_path)))
     assert choose_engine("en", _config(tmp_path, ""))[:2] == ("piper", "en_US-joe-medium")
     # ... for its own language only.
-    assert choose_engine("fr", _config(tmp_path, ""))[0] == "espeak"
+    assert choose_engine("fr", _config(tmp_path, ""))[0] == ("pico" if _pico_here() else "espeak")
 
 
 def test_auto_follows_the_config_and_skips_what_is_missing(tmp_path, monkeypatch):
@@ -142,7 +164,8 @@ def test_auto_follows_the_config_and_skips_what_is_missing(tmp_path, monkeypatch
     assert why.startswith("configured for 'en'")
     config = _config(tmp_path, '[languages.en]\nengine = "piper"\nvoice = "en_US-nobody-low"\n')
     engine, _voice, why = choose_engine("en", config)
-    assert engine == "espeak" and "configured piper:" in why and "en_US-nobody-low" in why
+    assert engine == ("pico" if _pico_here() else "espeak")
+    assert "configured piper:" in why and "en_US-nobody-low" in why
 
 
 class _FakeGoogle(http.server.BaseHTTPRequestHandler):
@@ -219,6 +242,11 @@ def test_quote_voice_from_the_config_reads_the_quotes(tmp_path, monkeypatch):
     assert len(quotes) == 2
     settings = create_engine("espeak").settings()
     cache = SynthesisCache(tmp_path / "cache", 10**9)
+    # espeak-ng is given its own fitted text ("coworking" without its English voice).
+    from narrator.script import for_engine
+    from narrator.speech.engine_rules import load_engine_rules
+    utterances = list(for_engine(script_for(extract(html)), load_engine_rules("espeak"))
+                      .utterances())
     for u in utterances:
         said_by = "fr-be" if u.role == "quote" else "fr"
         other = "fr" if u.role == "quote" else "fr-be"

@@ -208,3 +208,25 @@ def test_a_failed_narration_says_so_in_its_embed_page_and_audio(api):
     assert audio.status_code == 404
     assert audio.json()["error"] == f"the narration failed: {state['error']}"
     assert "not ready" not in audio.text
+
+
+def test_the_server_chooses_the_engine_per_language_by_default(tmp_path):
+    # Like narrate and batch: engine auto, so a French article is read by Pico where its wheel
+    # installs (espeak-ng elsewhere), an English one likewise; the start-up line says auto.
+    from narrator.engines.pico import PicoEngine
+
+    expected = "espeak" if PicoEngine.unavailable_reason() else "pico"
+    french = article_html("Un article court", [(None, ["Une phrase pour le serveur."])],
+                          lang="fr")
+    srv = ServeProcess(tmp_path / "data", "--workers", "1", engine=None,
+                       env={"NARRATOR_CACHE_DIR": str(tmp_path / "cache")}).wait_ready()
+    try:
+        with httpx.Client(base_url=srv.url, timeout=30) as c:
+            job = c.post("/v1/narrations", json={"html": french}, headers=AUTH).json()["id"]
+            state = wait_done(c, job)
+            chapters = c.get(state["links"]["chapters"]).json()
+        assert state["status"] == "done", state
+        assert chapters["narrator"]["engine"] == expected, chapters
+        assert "engine auto," in _log(srv)
+    finally:
+        srv.stop()

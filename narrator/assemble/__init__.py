@@ -14,9 +14,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Iterable
 
-from ..engines import Audio
 from ..errors import AudioError
-from ..model import Narration, Script
+from ..model import Audio, Narration, Script
 from .encode import CODEC_ALLOWANCE_LU, INPUT_TARGET_LUFS, LIMIT_DBFS, TARGET_LUFS, Mp3Encoder
 from .encode import check_bitrate as check_bitrate_at
 from .sidecars import chapters_json, webvtt

@@ -7,15 +7,14 @@ levelled and peak-limited (dynamics.py), and written once. Nothing is concatenat
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from math import gcd
 from typing import Iterable, Iterator, Protocol
 
 import numpy as np
 
-from ..engines import Audio
-from ..model import Script, Span, Timeline, Utterance
+from ..model import Audio, Script, Span, Timeline, Utterance
 from .dynamics import Leveller
 from .loudness import ProgrammeMeter
+from .resample import resample
 
 RATE = 22050
 _SILENCE_THRESHOLD = 10 ** (-50 / 20) * 32768  # -50 dBFS
@@ -23,14 +22,8 @@ _EDGE_KEEP = int(0.03 * RATE)  # keep 30 ms around speech so onsets are not clip
 
 
 def to_rate(audio: Audio, rate: int = RATE) -> np.ndarray:
-    samples = np.frombuffer(audio.pcm, dtype="<i2")
-    if audio.sample_rate == rate or samples.size == 0:
-        return samples
-    from scipy.signal import resample_poly  # slow to import: only engines off 22.05 kHz pay
-
-    g = gcd(audio.sample_rate, rate)
-    out = resample_poly(samples.astype(np.float32), rate // g, audio.sample_rate // g)
-    return np.clip(np.round(out), -32768, 32767).astype("<i2")
+    """The utterance's samples at `rate` (Pico speaks at 16 kHz, gTTS at 24 kHz)."""
+    return resample(np.frombuffer(audio.pcm, dtype="<i2"), audio.sample_rate, rate)
 
 
 def trim_silence(samples: np.ndarray) -> np.ndarray:

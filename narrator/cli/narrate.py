@@ -39,7 +39,7 @@ def narrate_command(
     engine: str = typer.Option("auto", "--engine", "-e", metavar="NAME",
                                help="Speech engine (see `narrator voices`); auto: the "
                                "language's configured or installed Piper voice, else gTTS if "
-                               "it answers, else espeak."),
+                               "it answers, else Pico (fr, en, de, es, it), else espeak-ng."),
     voice: Optional[str] = typer.Option(None, "--voice", metavar="VOICE",
                                         help="Voice of the engine; default: the engine's "
                                         "voice for the language."),

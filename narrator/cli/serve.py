@@ -44,7 +44,8 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", min=0, max=65535, help="Port to listen on."),
     data: Path = typer.Option(..., "--data", help="Folder for the job database and the audio."),
-    engine: str = typer.Option("espeak", "--engine", "-e", help="Speech engine for jobs."),
+    engine: str = typer.Option("auto", "--engine", "-e", help="Speech engine for jobs (auto: "
+                               "chosen per article's language, as narrate does)."),
     no_auth: bool = typer.Option(False, "--no-auth", help=f"Accept writes without the "
                                  f"{TOKEN_ENV} bearer token (local use only)."),
     workers: Optional[int] = typer.Option(None, "--workers", min=1,
@@ -70,7 +71,7 @@ def serve_command(
     """Run the narration service: HTTP API, job queue, audio and the web player."""
     import uvicorn
 
-    from ..engines import engine_class
+    from ..pipeline import NarrateOptions, check_options
     from ..server import create_app
     from ..server.fetch import Fetcher, parse_networks
     from ..server.pages import PageLimits
@@ -81,7 +82,7 @@ def serve_command(
         raise InputError(f"set {TOKEN_ENV} to the API token, or pass --no-auth explicitly")
     if no_auth:
         token = None
-    engine_class(engine)  # an unknown engine fails now, not in the first job
+    check_options(NarrateOptions(engine=engine))  # an unknown engine fails now, not in a job
     if data.exists() and not data.is_dir():
         raise InputError(f"--data must be a folder: {data}")
     config = _server_config()
@@ -119,13 +120,13 @@ def serve_command(
 
 def _check_sites(sites, engine: str) -> None:
     """Each site's engine and voice, now rather than in its first narration."""
-    from ..engines import engine_class
     from ..errors import EngineError
+    from ..pipeline import NarrateOptions, check_options
     from ..server.voicecheck import check_voice
 
     for site in sites:
         name = site.engine or engine
-        engine_class(name)
+        check_options(NarrateOptions(engine=name))
         if site.voice:
             try:
                 check_voice(name, site.voice, None)

@@ -13,7 +13,8 @@ from importlib import import_module
 from importlib.metadata import entry_points
 
 from ..errors import EngineError, UnknownEngine
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 
 ENTRY_POINT_GROUP = "narrator.engines"
 
@@ -21,6 +22,7 @@ _BUILTIN = {
     "espeak": "narrator.engines.espeak:EspeakEngine",
     "piper": "narrator.engines.piper_engine:PiperEngine",
     "gtts": "narrator.engines.gtts_engine:GttsEngine",
+    "pico": "narrator.engines.pico:PicoEngine",
 }
 
 

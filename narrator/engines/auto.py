@@ -5,7 +5,8 @@ Per language, the first that works here:
    when that engine is available (for Piper: installed, and the voice file present);
 2. a Piper voice for the language installed in the voices folder;
 3. gTTS, when its endpoint answers a one-word probe;
-4. espeak-ng, offline, always there.
+4. SVOX Pico, offline, for its languages (fr, en, de, es, it), where its wheel installs;
+5. espeak-ng, offline, always there.
 
 The choice is made before the first utterance and then holds for the whole article: an engine
 that fails in the middle of an article is an error, never a silent switch to another voice.
@@ -61,6 +62,19 @@ def _piper_reason(voice: str | None, language: str) -> tuple[str | None, str | N
         return str(exc), None
 
 
+def _pico_reason(language: str) -> tuple[str | None, str | None]:
+    """(reason Pico cannot read `language`, its voice for it)."""
+    from . import engine_class
+    try:
+        cls = engine_class("pico")
+        reason = cls.unavailable_reason()
+        if reason:
+            return reason, None
+        return None, cls().default_voice(language)
+    except EngineError as exc:  # not registered here, or no voice for the language
+        return str(exc), None
+
+
 def _engine_reason(name: str, voice: str | None, language: str, options: dict):
     if name == "piper":
         return _piper_reason(voice, language)
@@ -108,6 +122,11 @@ def choose_engine(language: str, config=None) -> tuple[str, str | None, str]:
     if reason is None:
         return "gtts", None, "gTTS endpoint answers" + (f" ({'; '.join(skipped)})" if skipped else "")
     skipped.append(f"gtts: {reason}")
+
+    reason, voice = _pico_reason(language)
+    if reason is None:
+        return "pico", voice, "Pico, offline (" + "; ".join(skipped) + ")"
+    skipped.append(f"pico: {reason}")
 
     reason = _voice_reason("espeak", language)
     if reason is not None:  # nothing here reads it: say so now, not when narrating

@@ -11,18 +11,7 @@ from dataclasses import dataclass
 from typing import ClassVar
 
 from ..errors import UnknownVoice
-
-
-@dataclass(frozen=True)
-class Audio:
-    """Signed 16-bit little-endian mono PCM."""
-
-    pcm: bytes
-    sample_rate: int
-
-    @property
-    def duration(self) -> float:
-        return len(self.pcm) / 2 / self.sample_rate
+from ..model import Audio
 
 
 @dataclass(frozen=True)
@@ -40,6 +29,10 @@ class Engine(ABC):
     """
 
     name: ClassVar[str]
+    # What this engine reads wrongly (punctuation it names, words it mangles), fixed in the
+    # text before it gets it: a file name in narrator/data/speech/engines/ (without .toml),
+    # or a path to such a file; None when there is nothing to fix (narrator.speech.engine_rules).
+    speech_rules: ClassVar[str | None] = None
 
     def __init__(self, **options):
         self.options = options

@@ -13,7 +13,8 @@ import threading
 from pathlib import Path
 
 from ..errors import EngineError
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _POS_CHARACTER = 1
@@ -168,10 +169,30 @@ class _Library:
         return pcm
 
 
+def phonemes(text: str, voice: str) -> str:
+    """What espeak-ng will say for `text`, in its phoneme mnemonics, words separated by
+    spaces. A word it reads in another language is marked: "(en)nju:zlEt3(fr)"."""
+    lib = _Library.get()
+    if lib.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+        raise EngineError(f"espeak-ng has no voice {voice!r}")
+    lib._voice = voice
+    fn = lib.lib.espeak_TextToPhonemes
+    fn.restype = ctypes.c_char_p
+    fn.argtypes = [ctypes.POINTER(ctypes.c_char_p), ctypes.c_int, ctypes.c_int]
+    buffer = ctypes.c_char_p(text.encode("utf-8"))
+    cursor, words = ctypes.pointer(buffer), []
+    while cursor.contents.value:
+        said = fn(cursor, _CHARS_UTF8, 0)  # 0: espeak's mnemonics, no separators
+        if said:
+            words += said.decode("utf-8", "replace").replace("_!", " ").replace("_|", " ").split()
+    return " ".join(words)
+
+
 class EspeakEngine(Engine):
     """Options: `rate` (words per minute, espeak default 175), `pitch` (0-100)."""
 
     name = "espeak"
+    speech_rules = "espeak"
 
     @classmethod
     def unavailable_reason(cls) -> str | None:

@@ -29,7 +29,8 @@ import time
 from typing import ClassVar
 
 from ..errors import EngineError, UnknownVoice
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 from .ratelimit import RateLimiter, shared_limiter
 from .text_split import split_text
 

@@ -25,7 +25,8 @@ import urllib.request
 from pathlib import Path
 
 from ..errors import EngineError, NarratorError, UnknownVoice
-from .base import Audio, Engine, VoiceInfo
+from ..model import Audio
+from .base import Engine, VoiceInfo
 from .piper_noise import seeded_model
 
 class VoiceInstallError(NarratorError):

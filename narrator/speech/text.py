@@ -156,8 +156,11 @@ def spell_acronyms(text: str, ctx: Context) -> str:
         word = m.group(0)
         if word in read:
             return word.capitalize()
-        if word in spell or (not shouting and len(word) <= limit
-                             and not _pronounceable(word, vowels)):
+        short_and_unsayable = len(word) <= limit and not _pronounceable(word, vowels)
+        # In a shouted line ("IMPACT RSS LEADERS") short words are words ("LE", "DE"), but
+        # one with no vowel at all is still letters.
+        if word in spell or (short_and_unsayable and (
+                not shouting or not any(c in vowels for c in word))):
             return " ".join(word)
         return word.capitalize()
 
