@@ -8,8 +8,7 @@ narrator/api.py), the values they return (`Narration`, `Article`, `VoiceInfo`) a
 `NarratorError`, the base of every error a caller can act on.
 """
 
-__version__ = "0.1.0"
-
+from .version import __version__
 from .api import extract_article, extract_text, list_voices, narrate  # noqa: E402
 from .engines.base import VoiceInfo  # noqa: E402
 from .errors import NarratorError  # noqa: E402

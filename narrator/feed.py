@@ -21,7 +21,7 @@ from datetime import datetime, timezone
 from xml.sax.saxutils import escape as _escape
 from xml.sax.saxutils import quoteattr as _quoteattr
 
-from . import __version__
+from .version import __version__
 
 PODCAST_NS_UUID = uuid.UUID("ead4c236-bf58-58c6-a2c6-a6b28d128cb6")  # Podcasting 2.0 guid
 MIXED_LANGUAGE = "mul"  # ISO 639-2 "multiple languages"

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 from urllib.robotparser import RobotFileParser
 
-from .. import __version__
+from ..version import __version__
 from ..errors import InputError
 from ..net.guard import FetchError, Guard, system_resolver
 

@@ -28,7 +28,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from .. import __version__
+from ..version import __version__
 from ..errors import InputError, NarratorError
 from ..net.guard import parse_networks
 from ..timelimit import OUTSIDE_GRACE_S

@@ -21,7 +21,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable
 
-from .. import __version__
+from ..version import __version__
 from ..errors import NarratorError, TimeLimitError
 from ..lifeline import NARRATION_MODULES, narration_pool
 from ..timelimit import OUTSIDE_GRACE_S
