@@ -32,6 +32,7 @@ from .limits import bound_attributes
 from .metadata import SUBTITLE_CHARS, read_metadata
 from .post import process, to_sections
 from .rules import RuleSet, select_rules
+from .teasers import drop_teasers, site_host
 
 __all__ = ["extract_article", "extract_text", "extract_body_text", "body_only", "explain", "Explanation", "DEFAULT_MAX_BYTES",
            "DEFAULT_TIME_LIMIT"]
@@ -151,6 +152,7 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         meta = _replace(meta, subtitle=found if SUBTITLE_CHARS[0] <= len(found) <= SUBTITLE_CHARS[1]
                         else fallback_subtitle)
     log.main_chars = main.total
+    drop_teasers(main, site_host(url, meta.canonical_url, meta.source_url), log)
     choice = content_root(tree, rs, main) if rs.options.get("engine", "auto") != "trafilatura" else Choice()
     root, source, why = choice.root, choice.source, choice.why
     raw: list[RawBlock]
@@ -167,7 +169,8 @@ def _run(html: bytes, url, content_type, rules, max_bytes, log: Log, options: di
         engine = (f"trafilatura (generic detection won: {why})" if why
                   else "trafilatura (no content rule matched)")
         drop_strays(choice, log)
-        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", main, standfirst)
+        raw = generic_blocks(tree, url, rs, log, note, meta.description or "", standfirst,
+                             meta.canonical_url or meta.source_url)
         dom_path = False
     blocks = process(read_tables(raw, log), meta.title, rs, log, dom_path=dom_path)
     if not dom_path and not _has_text(blocks):

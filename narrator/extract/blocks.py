@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, STANDFIRST_ATTR, Log, text_of
 from .maintext import BLOCK_TAGS
@@ -30,8 +31,10 @@ def squash(text: str) -> str:
 _WORD = re.compile(r"\w+")
 
 
+@lru_cache(maxsize=4096)
 def comparison_key(text: str) -> str:
-    """Key for comparing texts (de-duplication, finding a text again): words only, casefolded."""
+    """Key for comparing texts (de-duplication, finding a text again): words only, casefolded.
+    Cached: the same block texts are keyed by several passes (recovery, lead, post)."""
     return " ".join(_WORD.findall(text.casefold()))
 
 

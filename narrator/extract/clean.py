@@ -13,8 +13,9 @@ from lxml import etree
 
 from .chars import strip_invisible_tree
 from .guard import guard, rule_shares
-from .maintext import MainText, detect
+from .maintext import HIDING_STYLE, MainText, detect
 from .rules import RuleSet, compile_selector
+from .signup import email_field, signup_box
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
              "button", "input", "select", "textarea", "option", "label", "dialog")
@@ -75,13 +76,17 @@ class Log:
             self.spared.append(Dropped(snippet(text), why, main_chars))
 
 
-def remove(el) -> None:
-    """Remove an element but keep its tail text (it belongs to the parent)."""
+def remove(el, space: bool = False) -> None:
+    """Remove an element but keep its tail text (it belongs to the parent). `space`: keep a
+    space too, where el (an element without words) held the only space between two words
+    ("country<strong> </strong>and")."""
     parent = el.getparent()
     if parent is None:
         return
     tail = el.tail
-    if tail and tail.strip():
+    if space:
+        tail = " " + (tail or "")
+    if tail and (space or tail.strip()):
         prev = el.getprevious()
         if prev is not None:
             prev.tail = (prev.tail or "") + tail
@@ -102,7 +107,10 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
         for el in list(head.iter("script", "style", "link", "noscript", "template")):
             if el.tag != "script" or "ld+json" not in (el.get("type") or "").lower():
                 remove(el)
+    fields = []  # the parents of e-mail fields: where sign-up boxes are looked for
     for el in list(root.iter(*JUNK_TAGS)):
+        if el.tag == "input" and email_field(el) and el.getparent() is not None:
+            fields.append(el.getparent())
         if el.tag != "noscript":
             remove(el)
     strip_invisible_tree(root)  # before any rule, heuristic or comparison sees the text
@@ -121,11 +129,27 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
             remove(el)
         if weighty:
             main = detect(tree)
+    for holder in fields:
+        el = signup_box(holder, main.weight)
+        if el is None or el.getparent() is None:
+            continue
+        taken = main.taken(el)
+        why = guard(el, None, main, broad=True)
+        if why:
+            log.spare(el, f"{why}; kept against the sign-up box heuristic", taken)
+        else:
+            log.element(el, "heuristic: sign-up box (an e-mail field and a line or two)", taken)
+            remove(el)
     if not rs.options.get("embeds"):
         for el in list(root.iter(*EMBED_TAGS)) + EMBED_XPATH(root):
             if el.getparent() is not None:
                 log.element(el, "heuristic: embed", main.taken(el))
                 remove(el)
+    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
+    # hold nothing to read; every later pass, and trafilatura's, would visit them
+    for el in main.empty:
+        if el.getparent() is not None:
+            remove(el, space=bool(el.text_content()))
     return main
 
 
@@ -284,7 +308,21 @@ def clean_tree(tree, rs: RuleSet, log: Log) -> Cleaned:
     removed = mark_quotes(tree, rs, log, sel)
     standfirst = mark_standfirst(tree, rs, sel)
     drop_selected(tree, rs, log, spare=standfirst, sel=sel, removed=removed, main=main)
+    unhide(main, tree, log)
     return Cleaned(standfirst if standfirst is not None and _attached(standfirst, tree) else None, main)
+
+
+def unhide(main: MainText, tree, log: Log) -> None:
+    """Show again what the page hides yet is its main text (the rest of the article behind
+    "continue reading", a body a script reveals): main-content detection skips hidden markup."""
+    for el in main.hidden_parts:
+        if not _attached(el, tree):
+            continue
+        el.attrib.pop("hidden", None)
+        el.attrib.pop("aria-hidden", None)
+        if el.get("style"):
+            el.set("style", HIDING_STYLE.sub("", el.get("style")))
+        log.recover(text_of(el), "hidden in the page, yet part of the main text: shown")
 
 
 def _attached(el, tree) -> bool:

@@ -7,11 +7,14 @@ from __future__ import annotations
 from lxml import etree
 
 from .blocks import RawBlock, comparison_key, links_list, squash, table_block
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, remove, text_of
+from .heads import dropped_headings
+from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
 from .lead import lead_paragraph, standfirst as put_standfirst
-from .maintext import MainText
 from .recover import body_units, paragraph_index, sibling_chunks
 from .rules import RuleSet, norm_phrase
+from .teasers import site_host, teaser_list
+
+TITLE_LINE_WORDS = 8
 
 
 _INLINE_STYLED = etree.XPath(
@@ -19,8 +22,8 @@ _INLINE_STYLED = etree.XPath(
     "[@class or @id or @style]")
 
 
-def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = "", main: MainText | None = None,
-                   standfirst=None) -> list[RawBlock]:
+def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = "", standfirst=None,
+                   canonical: str | None = None) -> list[RawBlock]:
     """The article's raw blocks by trafilatura (precision mode), then what it dropped put back
     (recover.py, lead.py), then its lists of links out."""
     import trafilatura
@@ -34,11 +37,6 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
     for el in _INLINE_STYLED(tree):
         for attr in ("class", "id", "style"):
             el.attrib.pop(attr, None)
-    # elements without any text (spacers, icons, empty wrappers: a fifth of a page's elements)
-    # cannot hold the article; trafilatura would copy and test each of them several times
-    for el in (main.empty if main is not None else ()):
-        if el.getparent() is not None:
-            remove(el)
     doc = trafilatura.bare_extraction(tree, url=url, include_comments=False,
                                       include_tables=rs.options.get("tables") != "drop",
                                       include_images=False, include_formatting=False, include_links=False,
@@ -53,6 +51,8 @@ def generic_blocks(tree, url, rs: RuleSet, log: Log, note, description: str = ""
         index = paragraph_index(body)
         raw = sibling_chunks(body, raw, rs.options, log, note, index)
         raw = body_units(body, raw, rs.options, log, note, index)
+        raw = dropped_headings(raw, index, log)
+        raw = drop_trailing_teasers(body, raw, log, site_host(url, canonical))
         raw = lead_paragraph(description, body, raw, log)
         raw = put_standfirst(description, body, raw, standfirst, index, log)
     if log.enabled:  # name what the main-content detection left out
@@ -81,17 +81,23 @@ def _xml_text(el) -> str:
     return "".join(parts)
 
 
+def _li_index(body) -> dict:
+    """The page's list items by comparison key (first 100 characters; first one wins)."""
+    items: dict = {}
+    for li in body.iter("li"):
+        key = comparison_key(li.text_content())[:100]
+        if key and key not in items:
+            items[key] = li
+    return items
+
+
 def drop_link_lists(body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
     """The walker's test for lists of links (related articles, "more stories"), on the lists of
     trafilatura's output, whose links are found again in the page (trafilatura's output, with
     its links kept, is cut differently)."""
     if not any(b.kind == "list" for b in raw):
         return raw
-    items: dict = {}
-    for li in body.iter("li"):
-        key = comparison_key(li.text_content())[:100]
-        if key and key not in items:
-            items[key] = li
+    items = _li_index(body)
     out = []
     for b in raw:
         if b.kind == "list":
@@ -103,6 +109,31 @@ def drop_link_lists(body, raw: list[RawBlock], log: Log) -> list[RawBlock]:
                 continue
         out.append(b)
     return out
+
+
+def drop_trailing_teasers(body, raw: list[RawBlock], log: Log, host: str | None) -> list[RawBlock]:
+    """A list that ends the article (what was put back included) and links each item to
+    another page of the site (teasers.teaser_list) is a "more stories" list, not all links:
+    it goes, with the title line before it."""
+    last = max((i for i, b in enumerate(raw) if b.kind != "h"), default=-1)
+    if last < 1 or raw[last].kind != "list":
+        return raw
+    items = _li_index(body)
+    found = [items.get(comparison_key(i)[:100]) for i in raw[last].items]
+    if not all(li is not None for li in found) or not teaser_list(found, host):
+        return raw
+    log.add(" / ".join(raw[last].items), "heuristic: list of the site's other stories after the article")
+    out = raw[:last]
+    if _title_line(out[-1]):
+        log.add(out.pop().text, "heuristic: the title of a list of other stories")
+    return out + raw[last + 1:]
+
+
+def _title_line(b: RawBlock) -> bool:
+    """A heading, or a short line that ends as no sentence does: a box's title."""
+    text = b.text.rstrip()
+    return b.kind == "h" or (b.kind == "p" and len(text.split()) <= TITLE_LINE_WORDS
+                             and not text.endswith((".", "!", "?", "…", ":", "»", "”", '"')))
 
 
 def from_trafilatura(body, options: dict, log: Log, note: str | None, quotes: dict) -> list[RawBlock]:

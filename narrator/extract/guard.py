@@ -13,17 +13,23 @@ SUBSTRING_MAX_SHARE = 0.25  # one match of a substring rule may take this share 
 RULE_MAX_SHARE = 0.4        # ... and all of its matches together this share
 
 
-def guard(el, rule: Rule | None, main: MainText, share: tuple = (0.0, False)) -> str | None:
+def guard(el, rule: Rule | None, main: MainText, share: tuple = (0.0, False), broad: bool = False) -> str | None:
     """Why el must stay although `rule` (None: a heuristic) matches it; None when it may go.
     share: (the share of the main text all of the rule's matches hold, whether el lies between
-    two of its matches that hold some), from rule_shares."""
+    two of its matches that hold some), from rule_shares. broad: a heuristic that, like a
+    substring rule, matches elements by their shape (a sign-up box, a teaser card): held to the
+    same share."""
     if not main.reliable or (rule is not None and rule.names_element):
         return None
     if main.holds(el):
         return "guard: holds the main text"
+    if main.hidden_parts and any(h is el or any(a is el for a in h.iterancestors()) for h in main.hidden_parts):
+        return "guard: holds a hidden part of the main text (the rest behind 'continue reading')"
     taken = main.taken(el)
     if taken > MAJORITY * main.total:
         return "guard: would take most of the main text"
+    if broad and taken >= SUBSTRING_MAX_SHARE * main.total:
+        return f"guard: a heuristic would take {taken / main.total:.0%} of the main text"
     if rule is not None and rule.substring:
         if taken >= SUBSTRING_MAX_SHARE * main.total:
             return f"guard: a substring rule would take {taken / main.total:.0%} of the main text"

@@ -7,11 +7,15 @@ characters below it. The main container is reached from the body by going down, 
 child holds at least half of the page's prose, to the deepest element that does; the main
 text is the prose inside it. Dialogs (a consent or privacy notice, often the longest text of a
 page) are no part of it: the markup says they are not the page (<dialog>, role=dialog,
-aria-modal). No language or class name plays a part: the estimate holds on pages nobody wrote
-a rule for.
+aria-modal). Nor is a hidden copy of the page's text (a print or AMP copy, the article for
+another screen size): content the markup hides (hidden, aria-hidden, an inline display:none)
+whose prose is mostly found again outside it. Hidden content of its own (the rest of an
+article behind "continue reading", a body a script reveals) still counts. No language or class
+name plays a part: the estimate holds on pages nobody wrote a rule for.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -27,6 +31,8 @@ MIN_PROSE_CHARS = 60      # a prose block: at least this many characters ...
 MAX_LINK_SHARE = 0.35     # ... of which at most this share is link text
 MIN_MAIN_CHARS = 400      # below this much prose the estimate guides nothing (too little to tell)
 MAJORITY = 0.5            # the container holds at least this share of the page's prose
+COPY_SHARE = 0.5          # hidden prose found again outside at least this much is a copy
+HIDDEN_PART_CHARS = 200   # hidden prose of its own, this much inside the main container, is its part
 
 
 @dataclass
@@ -35,6 +41,8 @@ class MainText:
     container: object     # the deepest element holding most of the page's prose (None: no prose)
     total: int            # prose characters in the container: the size of the main text
     empty: list = field(default_factory=list)  # outermost elements without any text (spacers, icons)
+    copies: list = field(default_factory=list)  # hidden copies of visible text (no part of the main text)
+    hidden_parts: list = field(default_factory=list)  # hidden, yet the main text's: shown again (unhide)
 
     @property
     def reliable(self) -> bool:
@@ -59,6 +67,19 @@ class MainText:
 
 
 _DIALOGS = etree.XPath("//dialog | //*[@aria-modal='true' or @role='dialog' or @role='alertdialog']")
+HIDING_STYLE = re.compile(r"(?:display\s*:\s*none|visibility\s*:\s*hidden)", re.I)
+
+
+def hidden(el) -> bool:
+    """The markup hides el: hidden (not "until-found": that is found by search), aria-hidden,
+    an inline display:none or visibility:hidden. (A stylesheet's classes are not read.)"""
+    h = el.get("hidden")
+    if h is not None and h != "until-found":
+        return True
+    if el.get("aria-hidden") == "true":
+        return True
+    style = el.get("style")
+    return style is not None and HIDING_STYLE.search(style) is not None
 
 
 def _size(text: str | None) -> int:
@@ -117,13 +138,81 @@ def detect(root) -> MainText:
             else:
                 parent[4] += size + tail
                 parent[5] += linked
+    copies, others = _hidden(top, weight) if weight.get(top) else ([], [])
     total = weight.get(top, 0)
     if not total:
-        return MainText(weight, None, 0, empty)
+        return MainText(weight, None, 0, empty, copies)
     node = top
     while True:
         best = max((c for c in node if c in weight), key=weight.get, default=None)
         if best is None or weight[best] < MAJORITY * total:
             break
         node = best
-    return MainText(weight, node, weight[node], empty)
+    main = MainText(weight, node, weight[node], empty, copies)
+    main.hidden_parts = [h for h in others if main.holds(h) or (
+        weight.get(h, 0) >= HIDDEN_PART_CHARS and any(a is node for a in h.iterancestors()))]
+    return main
+
+
+def _leaves(el, weight: dict) -> list:
+    """The prose blocks under el: elements with prose of their own, no child with some."""
+    return [d for d in el.iter() if d in weight and not any(c in weight for c in d)]
+
+
+_WORDS = re.compile(r"\w+")
+PROBE_CHARS = 80  # a hidden block is found again when these windows of it are
+
+
+def _key(el) -> str:
+    return " ".join(_WORDS.findall(el.text_content().casefold()))
+
+
+def _found(key: str, shown: str) -> bool:
+    """The start and the middle of a block's text (its words) occur in the shown text: a copy
+    may cut its text into other blocks (one for the whole body, say)."""
+    half = len(key) // 2
+    return key[:PROBE_CHARS] in shown and key[half:half + PROBE_CHARS].partition(" ")[2] in shown
+
+
+def _shown_text(top, hidden: list) -> str:
+    """The words of the page's text outside the hidden elements, in order."""
+    parts, depth, skip = [], 0, set(hidden)
+    for event, el in etree.iterwalk(top, events=("start", "end")):
+        if event == "start":
+            if depth or el in skip:
+                depth += 1
+            elif el.text:
+                parts.append(el.text)
+        else:
+            if depth:
+                depth -= 1
+            if not depth and el.tail and el is not top:
+                parts.append(el.tail)
+    return " ".join(_WORDS.findall(" ".join(parts).casefold()))
+
+
+def _hidden(top, weight: dict) -> tuple[list, list]:
+    """(copies, others): the outermost hidden elements with prose, split. A copy's prose is
+    mostly found again outside it: it loses its weight (and its ancestors that much)."""
+    found = {el for el, w in weight.items() if w >= MIN_PROSE_CHARS and hidden(el)}
+    if not found:
+        return [], []
+    found = [h for h in weight if h in found and not any(a in found for a in h.iterancestors())]
+    shown = _shown_text(top, found)
+    copies, others = [], []
+    for h in found:
+        leaves = _leaves(h, weight)
+        found = sum(weight[el] for el in leaves if _found(_key(el), shown))
+        if found < COPY_SHARE * sum(weight[el] for el in leaves):
+            others.append(h)
+            continue
+        copies.append(h)
+        w = weight[h]
+        for a in h.iterancestors():
+            if a in weight:
+                weight[a] -= w
+                if weight[a] <= 0:
+                    del weight[a]
+        for d in h.iter():
+            weight.pop(d, None)
+    return copies, others

@@ -3,6 +3,7 @@ de-duplication, repeated blocks, cross-heads."""
 from __future__ import annotations
 
 import re
+from collections import Counter
 from functools import lru_cache
 
 from ..model import ListBlock, Paragraph, Quote, Section
@@ -79,6 +80,59 @@ def _drop_fragments(blocks: list[RawBlock], log: Log) -> list[RawBlock]:
     return kept
 
 
+# a paragraph of prose: a sentence or more, ended as sentences end (a question is left out:
+# the same question put to each guest of an interview is the article's structure)
+_SENTENCE_END = re.compile(r"[.!…。！][\"'»”’)\]]*\s*$")
+PROSE_WORDS = 15     # ... this many words (or, in a script written without spaces, characters)
+PROSE_CHARS = 40
+LONG_WORDS = 30      # a block this long is never spoken twice on its own, prose or not
+TEMPLATE_COUNT = 3   # a sentence that comes back this often is a refrain, not a copy
+
+
+def _prose(text: str) -> bool:
+    if _SENTENCE_END.search(text) is None:
+        return False
+    words = text.split()
+    return len(words) >= PROSE_WORDS or (len(words) < 4 and len(text) >= PROSE_CHARS)
+
+
+def _drop_repeats(blocks: list[RawBlock], log: Log) -> list[RawBlock]:
+    """Never the same paragraph twice. A run of blocks that repeats an earlier run in the same
+    order is a copy (a hidden print or AMP copy, the article for another screen size, a
+    "pinned" post) when it holds two prose paragraphs or more: all of it goes. Otherwise a
+    run is the article's own structure (the same meal in two meal plans, the same question to
+    each guest), and only its first block may go: when it is long, or a prose paragraph that
+    is no refrain (teaser repeating the lead, a call to action twice)."""
+    keys = [b.kind + ":" + _key(b.text if b.kind != "list" else " ".join(b.items)) for b in blocks]
+    first: dict[str, int] = {}
+    copy_of: list[int | None] = []
+    for i, k in enumerate(keys):
+        copy_of.append(first.get(k))
+        first.setdefault(k, i)
+    counts = Counter(keys)
+    drop = set()
+    i, n = 0, len(blocks)
+    while i < n:
+        if copy_of[i] is None:
+            i += 1
+            continue
+        j = i  # the run: each next block repeats one that came after a block like this one
+        while j + 1 < n and copy_of[j + 1] and keys[copy_of[j + 1] - 1] == keys[j]:
+            j += 1
+        run = range(i, j + 1)
+        if sum(blocks[x].kind in ("p", "quote") and _prose(blocks[x].text) for x in run) >= 2:
+            drop.update(run)
+        else:
+            b = blocks[i]
+            if b.kind in ("p", "quote") and (len(keys[i].split()) >= LONG_WORDS or (
+                    _prose(b.text) and counts[keys[i]] < TEMPLATE_COUNT)):
+                drop.add(i)
+        i = j + 1
+    for x in sorted(drop):
+        log.add(blocks[x].text or " / ".join(blocks[x].items), "heuristic: repeated block (spoken once)")
+    return [b for x, b in enumerate(blocks) if x not in drop] if drop else blocks
+
+
 def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path: bool) -> list[RawBlock]:
     blocks: list[RawBlock] = []
     for b in raw:
@@ -153,24 +207,7 @@ def process(raw: list[RawBlock], title: str, rs: RuleSet, log: Log, *, dom_path:
         merged.append(b)
     blocks = merged
 
-    # repeated blocks (a call to action twice, a teaser repeating the lead): spoken once; but a
-    # block repeated together with the block before it is part of a repeated run, the article's
-    # own structure (the same meal in two meal plans, a recurring schedule): kept
-    first_prev: dict[str, str | None] = {}  # key -> the key of the block before its first occurrence
-    unique = []
-    prev: str | None = None
-    for b in blocks:
-        k = b.kind + ":" + (_key(b.text) if b.kind != "list" else _key(" ".join(b.items)))
-        # only long blocks: short repeated lines (interview questions) are often the article's
-        # (lists repeat legitimately: a meal plan, a recurring schedule)
-        if b.kind in ("p", "quote") and k in first_prev and len(k.split()) >= 30 \
-                and (prev is None or first_prev[k] != prev):
-            log.add(b.text or " / ".join(b.items), "heuristic: repeated block")
-            continue
-        first_prev.setdefault(k, prev)
-        unique.append(b)
-        prev = k
-    blocks = unique
+    blocks = _drop_repeats(blocks, log)
 
     # a pull-quote that repeats a body sentence is spoken once (policy: options.pullquote_dedupe)
     if rs.options.get("pullquote_dedupe", "drop-quote") == "drop-quote":
