@@ -48,6 +48,13 @@ def watch_parent(parent_pid: int, interval_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="narrator-lifeline", daemon=True).start()
 
 
+def pool_processes(pool: ProcessPoolExecutor) -> list:
+    """A pool's worker processes, to end them now or to know their pids. ProcessPoolExecutor
+    has no public way to either: `_processes` is the pid -> Process table it keeps (CPython
+    3.8 to 3.13)."""
+    return list((getattr(pool, "_processes", None) or {}).values())
+
+
 def narration_pool(workers: int, *, modules: tuple[str, ...] = ()) -> ProcessPoolExecutor:
     """`workers` processes forked from a forkserver that has imported the narration modules
     (and `modules`, where the job functions live), each ending with this process."""

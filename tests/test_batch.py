@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -15,15 +14,12 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from cli_support import catalog_rows as rows
+from cli_support import narrator
 from test_batch_archive import (build_archive, check_outputs, derive_page, ffmpeg_decodes,
                                 isolated_config)  # noqa: F401 (fixture)
 
 ARTICLES = 40
-
-
-def narrator(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
-                           *args], capture_output=True, text=True, timeout=timeout)
 
 
 def batch(archive: Path, outdir: Path, *extra: str) -> tuple[int, dict]:
@@ -31,15 +27,6 @@ def batch(archive: Path, outdir: Path, *extra: str) -> tuple[int, dict]:
                       "--engine", "espeak", *extra)
     assert result.stdout, result.stderr
     return result.returncode, json.loads(result.stdout)
-
-
-def rows(outdir: Path) -> dict[str, dict]:
-    db = sqlite3.connect(outdir / "catalog.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in db.execute("SELECT * FROM articles")}
-    finally:
-        db.close()
 
 
 def assert_clean(outdir: Path, expected_slugs: set[str]) -> None:

@@ -6,18 +6,14 @@ import json
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
+from cli_support import catalog_rows as rows
+from cli_support import narrator
 from test_batch_archive import build_archive, isolated_config  # noqa: F401 (fixture)
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "mel-resilience.html"
 SUFFIXES = (".mp3", ".chapters.json", ".chapters.vtt", ".transcript.vtt")
-
-
-def narrator(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()",
-                           *args], capture_output=True, text=True, timeout=timeout)
 
 
 def batch(source: Path, outdir: Path, *extra: str) -> subprocess.CompletedProcess:
@@ -96,15 +92,6 @@ def test_an_empty_folder_or_one_with_only_the_publishers_artwork_is_used(tmp_pat
     assert result.returncode == 0, result.stderr
     assert (out / "artwork.jpg").read_bytes() == b"\xff\xd8\xff publisher's artwork"
     assert not (out / "artwork.png").exists()
-
-
-def rows(outdir: Path) -> dict[str, dict]:
-    db = sqlite3.connect(outdir / "catalog.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in db.execute("SELECT * FROM articles")}
-    finally:
-        db.close()
 
 
 def test_prune_removes_only_the_articles_it_narrated(tmp_path):

@@ -8,7 +8,6 @@ import http.server
 import json
 import os
 import shutil
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -18,26 +17,18 @@ from pathlib import Path
 import pytest
 
 import hostile_corpus as corpus
+from cli_support import NARRATOR, narrator
+from cli_support import catalog_rows as rows
 from test_batch_archive import build_archive, isolated_config  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.hostile
 
 SAMPLE = Path(__file__).resolve().parent.parent / "samples" / "mel-resilience.html"
-BATCH = [sys.executable, "-c", "from narrator.cli import main; main()", "batch"]
+BATCH = [*NARRATOR, "batch"]
 
 
 def batch(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([*BATCH, *map(str, args)], capture_output=True, text=True,
-                          timeout=timeout, **kwargs)
-
-
-def rows(outdir: Path) -> dict[str, dict]:
-    db = sqlite3.connect(outdir / "catalog.sqlite")
-    db.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in db.execute("SELECT * FROM articles")}
-    finally:
-        db.close()
+    return narrator("batch", *args, timeout=timeout, **kwargs)
 
 
 class Site:

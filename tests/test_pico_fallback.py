@@ -3,30 +3,21 @@ reads: shown with a `py_nanotts` that fails to import, in real `narrator` proces
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from cli_support import isolated_env, narrator
 from narrator.engines import pico
 
 
 def _narrator(*args, env):
-    return subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=120)
+    return narrator(*args, env=env, timeout=120)
 
 
 @pytest.fixture
 def env(tmp_path):
-    e = dict(os.environ)
-    e.update(NARRATOR_VOICES_DIR=str(tmp_path / "voices"),
-             NARRATOR_CONFIG=str(tmp_path / "config.toml"),
-             NARRATOR_CACHE_DIR=str(tmp_path / "cache"),
-             # gTTS's probe goes to a closed local port: never the internet.
-             NARRATOR_GTTS_URL="http://127.0.0.1:9")
-    (tmp_path / "config.toml").write_text("")
-    return e
+    return isolated_env(tmp_path)
 
 
 def test_without_py_nanotts_pico_is_skipped_with_its_reason_and_espeak_reads(env, tmp_path):

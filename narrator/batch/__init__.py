@@ -2,6 +2,7 @@
 
 `run_batch(source, outdir, BatchOptions(...))` is the entry point; the CLI face is
 narrator/cli/batch.py."""
-from .runner import BatchOptions, Events, Report, run_batch
+from .options import BatchOptions, Events, Report
+from .runner import run_batch
 
 __all__ = ["BatchOptions", "Events", "Report", "run_batch"]

@@ -7,9 +7,20 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
 from typing import Callable
 
-from ..errors import NarratorError
-from ..lifeline import narration_pool
+from ..errors import InputError, NarratorError
+from ..lifeline import narration_pool, pool_processes
+from .options import BatchOptions
 from .worker import narrate_job, run_job
+
+
+def make_executor(options: BatchOptions):
+    """Where a run's jobs go: the Dask cluster named, else a local pool of --workers."""
+    if options.dask_scheduler:
+        return DaskExecutor(options.dask_scheduler)
+    workers = options.workers or default_workers()
+    if workers < 1:
+        raise InputError("--workers must be at least 1")
+    return LocalExecutor(workers)
 
 
 def default_workers() -> int:
@@ -54,10 +65,11 @@ class LocalExecutor:
     def submit(self, job: dict) -> Future:
         return self._ensure().submit(run_job, self.job_function, job)
 
+    def _pools(self) -> list[ProcessPoolExecutor]:
+        return self._retired + ([self._pool] if self._pool is not None else [])
+
     def worker_pids(self) -> set[int]:
-        pools = self._retired + ([self._pool] if self._pool is not None else [])
-        return {process.pid for pool in pools
-                for process in list((getattr(pool, "_processes", None) or {}).values())}
+        return {process.pid for pool in self._pools() for process in pool_processes(pool)}
 
     def reset(self) -> None:
         """After a worker died (BrokenProcessPool): drop the pool, the next submit starts one."""
@@ -67,7 +79,7 @@ class LocalExecutor:
             self._pool = None
 
     def close(self) -> None:
-        for pool in self._retired + ([self._pool] if self._pool is not None else []):
+        for pool in self._pools():
             pool.shutdown(wait=True, cancel_futures=True)
         self._retired.clear()
         self._pool = None
@@ -75,10 +87,8 @@ class LocalExecutor:
     def terminate(self) -> None:
         """Stop now (Ctrl-C): end the worker processes, not waiting for their articles, and
         return once they are gone (nothing of theirs moves in OUTDIR after this)."""
-        pools = self._retired + ([self._pool] if self._pool is not None else [])
-        # ProcessPoolExecutor has no public way to end its processes: `_processes` is the
-        # pid -> Process table it keeps (Python 3.8 to 3.13).
-        processes = [p for pool in pools for p in (getattr(pool, "_processes", None) or {}).values()]
+        pools = self._pools()
+        processes = [process for pool in pools for process in pool_processes(pool)]
         for process in processes:
             process.terminate()
         for process in processes:

@@ -7,6 +7,7 @@ else the config file's [feed] table, else the articles themselves (narrator.feed
 """
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from urllib.parse import quote
 
@@ -14,18 +15,46 @@ from ..artwork import generated_title, title_artwork
 from ..feed import Channel, Episode, describe_channel, pub_date, render, site_of
 from .catalog import Catalog, Row
 from .layout import ARTWORK_NAMES, AUDIO_DIR, FEED_NAME, atomic_write
+from .options import BatchOptions
+
+
+def publish_feed(catalog: Catalog, outdir: Path, options: BatchOptions) -> tuple[Path, float]:
+    """At the end of a run: remember the feed settings given for the next runs on this
+    OUTDIR, write feed.xml with what the catalog holds now; (its path, the seconds of audio
+    it lists)."""
+    from ..config import ConfigError, load_config
+
+    given = {"base_url": options.base_url, "feed_title": options.feed_title,
+             "feed_author": options.feed_author, "feed_language": options.feed_language}
+    for key, value in given.items():
+        if value:
+            catalog.set_meta(key, value)
+    try:
+        configured = load_config().feed
+    except ConfigError:
+        configured = {}
+
+    def setting(key: str) -> str | None:
+        return catalog.get_meta(f"feed_{key}") or configured.get(key)
+
+    rows = catalog.published_rows()
+    path = write_feed(catalog, outdir, base_url=catalog.get_meta("base_url"),
+                      title=setting("title"), author=setting("author"),
+                      language=setting("language"), rows=rows)
+    return path, sum(row.duration or 0.0 for row in rows)
 
 
 def write_feed(catalog: Catalog, outdir: Path, *, base_url: str | None = None,
                title: str | None = None, author: str | None = None,
-               language: str | None = None) -> Path:
+               language: str | None = None, rows: list[Row] | None = None) -> Path:
+    """OUTDIR/feed.xml for `rows` (default: the catalog's published rows)."""
     outdir = Path(outdir)
     base = (base_url.rstrip("/") + "/") if base_url else outdir.resolve().as_uri() + "/"
-    rows = catalog.published_rows()
+    rows = catalog.published_rows() if rows is None else rows
     channel = _channel(rows, base, "", title, author, language)
-    artwork = ensure_artwork(outdir, channel.title)
-    data = render_feed(rows, base=base, artwork=artwork, title=title, author=author,
-                       language=language)
+    artwork = ensure_artwork(outdir, channel.title)  # its name depends on the title
+    data = render(replace(channel, artwork_url=base + artwork),
+                  [episode(row, base) for row in rows])
     path = outdir / FEED_NAME
     atomic_write(path, data.encode("utf-8"))
     return path

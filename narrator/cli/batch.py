@@ -13,7 +13,7 @@ import typer
 from rich.console import Console
 
 from ..errors import InputError, printable
-from .narrate import BITRATE_HELP
+from .options import BITRATE_HELP, check_rules_files
 
 _LANGUAGE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$")
 
@@ -89,9 +89,7 @@ def batch_command(
         raise InputError(f"unexpected argument {status_dir} (OUTDIR goes after -o)")
     if output is None:
         raise InputError("missing -o OUTDIR")
-    for path in rules:
-        if not path.is_file():
-            raise InputError(f"no such rules file: {path}")
+    check_rules_files(rules)
     from ..batch import BatchOptions, run_batch
 
     if feed_language is not None and not _LANGUAGE.match(feed_language):

@@ -14,10 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from ..errors import InputError
 from ..output import output_in_folder
-
-# The bitrates an MP3 at narrator's 22.05 kHz can use (narrator.assemble.mp3tag.bitrates).
-BITRATE_HELP = ("MP3 bitrate in kbit/s, one of 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, "
-                "144, 160 (mono at 22.05 kHz).")
+from .options import BITRATE_HELP, check_rules_files
 
 
 def _clock(seconds: float) -> str:
@@ -74,9 +71,7 @@ def narrate_command(
     if to_stdout and sys.stdout.isatty():
         raise InputError("-o - writes MP3 audio to standard output, which is a terminal here: "
                          "redirect it (-o - > file.mp3, or | a player)")
-    for path in rules:
-        if not path.is_file():
-            raise InputError(f"no such rules file: {path}")
+    check_rules_files(rules)
     check_options(options)  # before reading the page and before creating anything
     source = read_input(input)
     out_mp3 = resolve_output(output, input)

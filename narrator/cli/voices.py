@@ -80,7 +80,7 @@ def install(
     force: bool = typer.Option(False, "--force", help="Download again even if installed."),
 ) -> None:
     """Download a Piper voice (.onnx + .onnx.json) into narrator's voices folder."""
-    from ..engines.piper_engine import install_voice
+    from ..engines.piper_install import install_voice
 
     config = load_config()
     model = install_voice(name, config.voices_dir, config.piper_voices_url, force=force)

@@ -19,10 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ..errors import InputError, NarratorError
-from .jobs import JobStore, WorkerPool, job_id
+from .job import job_id, links
+from .jobs import JobStore
 from .limits import Buckets, client_key
 from .pagestore import Page, PageStore
 from .sites import Site, SiteFetcher, Sites
+from .workers import WorkerPool
 
 log = logging.getLogger("narrator.server")
 
@@ -222,9 +224,9 @@ class PageService:
 
 
 def _links(id: str) -> dict:
-    base = f"/v1/narrations/{id}"
-    return {"self": base, "embed": f"/embed/{id}", "audio": f"{base}/audio.mp3",
-            "chapters": f"{base}/chapters.json", "transcript": f"{base}/transcript.vtt"}
+    """What the widget follows: a subset of the narration's links (job.links)."""
+    every = links(id)
+    return {key: every[key] for key in ("self", "embed", "audio", "chapters", "transcript")}
 
 
 def _too_many(message: str, wait: float) -> Answer:

@@ -23,9 +23,10 @@ from typing import Callable
 
 from ..version import __version__
 from ..errors import NarratorError, TimeLimitError
-from ..lifeline import NARRATION_MODULES, narration_pool
+from ..lifeline import NARRATION_MODULES, narration_pool, pool_processes
 from ..timelimit import OUTSIDE_GRACE_S
-from .jobs import SIDE_FILES, Job, JobStore
+from .job import SIDE_FILES, Job
+from .jobs import JobStore
 
 ARTICLE_META = "article.json"  # in a job's folder, not served: read by the site feeds
 _stores: dict[str, JobStore] = {}  # in a narration process: one connection per data folder
@@ -184,9 +185,7 @@ class ProcessRunner:
                                  "server's --job-timeout); its narration process was stopped")
 
     def _terminate(self, pool: ProcessPoolExecutor) -> None:
-        # The executor has no public way to stop a running call; its processes are in
-        # `_processes` (CPython 3.8-3.13).
-        for process in list((getattr(pool, "_processes", None) or {}).values()):
+        for process in pool_processes(pool):  # the executor cannot stop a running call
             process.terminate()
         self._drop(pool, wait=False)
 
