@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from ..net.guard import (FetchError, Guard, IPAddress, Resolver, Target, is_public,
                          parse_ip_literal, parse_networks, system_resolver)
+from ..version import __version__
 
 __all__ = ["Fetcher", "Fetched", "FetchError", "parse_networks", "system_resolver",
            "is_public", "parse_ip_literal", "ALLOWED_TYPES"]
@@ -33,7 +34,7 @@ class Fetcher:
     max_bytes: int = 5 * 1024 * 1024
     timeout_s: float = 10.0  # for the whole fetch, redirects included
     max_redirects: int = 5
-    user_agent: str = "narrator/0.1 (+article narration)"
+    user_agent: str = f"narrator/{__version__} (+article narration)"
     ssl_context: ssl.SSLContext | None = None
     guard: Guard = field(init=False, repr=False)
 
