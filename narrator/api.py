@@ -101,26 +101,15 @@ def list_voices(language: str | None = None) -> dict[str, list]:
     cannot run here (not installed, no voice file, endpoint unreachable) is left out;
     `narrator voices` says why."""
     from .config import load_config
-    from .engines import engine_class, engine_names
-    from .errors import EngineError
+    from .engines import engine_names
+    from .engines.catalog import engine_report
 
     config = load_config()
     wanted = language.lower() if language else None
     found: dict[str, list] = {}
     for name in engine_names():
-        try:
-            engine = engine_class(name)(**config.engine_options(name))
-        except EngineError:
-            continue
-        try:
-            if engine.unavailable_reason():
-                continue
-            voices = [v for v in engine.voices() if wanted is None or wanted in v.languages]
-        except EngineError:
-            continue
-        finally:
-            engine.close()
-        if voices:
+        reason, voices = engine_report(name, config, wanted)
+        if voices and not reason:
             found[name] = voices
     return found
 

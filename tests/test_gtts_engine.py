@@ -205,3 +205,24 @@ def test_an_instance_probes_its_own_endpoint(monkeypatch):
         engine = create_engine("gtts", url=server.url + "/{tld}/", tld="fr")
         assert engine.unavailable_reason() is None
         assert [(r.text, r.path) for r in server.requests] == [("Test", "/fr/" + RPC_PATH)]
+
+
+def test_an_unreachable_endpoint_is_not_waited_for():
+    """No HTTP answer twice in a row (no network, nothing listening) ends the probe at once;
+    the engine's full retry policy (here 8 retries of up to 20 s) is for an endpoint that
+    answers, and before this an offline `list_voices` or `--engine gtts` waited a minute."""
+    import socket
+    import time
+
+    with socket.socket() as sock:      # a port on which nothing listens
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    engine = create_engine("gtts", url=f"http://127.0.0.1:{port}/", backoff=0.2,
+                           max_backoff=20)
+    started = time.monotonic()
+    reason = engine.unavailable_reason()
+    assert reason is not None and "after 2 tries" in reason and "connection failed" in reason
+    assert time.monotonic() - started < 5      # 2 tries, one backoff of at most 0.2 s
+    with pytest.raises(EngineError, match="after 3 tries"):   # utterances keep their policy
+        create_engine("gtts", url=f"http://127.0.0.1:{port}/", retries=2,
+                      backoff=0.01).synthesize("Bonjour.", language="fr")

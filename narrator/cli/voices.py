@@ -8,38 +8,11 @@ from typing import Optional
 import typer
 
 from ..config import load_config
-from ..engines import engine_class, engine_names
-from ..errors import EngineError
+from ..engines import engine_names
+from ..engines.catalog import engine_report
 
 voices_app = typer.Typer(help="List speech engines and voices; install Piper voices.",
                          no_args_is_help=False, add_completion=False)
-
-
-def _engine_report(name: str, config, language: str | None) -> tuple[str | None, list]:
-    """(why unavailable or None, voices) of one engine."""
-    try:
-        cls = engine_class(name)
-    except EngineError as exc:
-        return str(exc), []
-    options = config.engine_options(name)
-    if name == "gtts":
-        try:
-            reason = cls.unavailable_reason(url=options.get("url"), tld=options.get("tld", "com"))
-        except TypeError:
-            reason = cls.unavailable_reason()
-    else:
-        reason = cls.unavailable_reason()
-    if reason and reason.startswith("not installed"):
-        return reason, []
-    if not reason and hasattr(cls, "no_voice_reason"):
-        reason = cls.no_voice_reason()
-    try:
-        voices = cls(**options).voices()
-    except EngineError as exc:
-        return reason or str(exc), []
-    if language:
-        voices = [v for v in voices if language in v.languages]
-    return reason, voices
 
 
 @voices_app.callback(invoke_without_command=True)
@@ -55,7 +28,7 @@ def list_voices(
     out = typer.echo
     language = lang.lower() if lang else None
     for name in engine_names():
-        reason, voices = _engine_report(name, config, language)
+        reason, voices = engine_report(name, config, language)
         status = f"unavailable: {reason}" if reason else "available"
         out(f"{name}  ({status})")
         if voices:
