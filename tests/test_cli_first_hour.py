@@ -205,8 +205,8 @@ def test_ctrl_c_narrate_exits_130_without_traceback_or_files(tmp_path, workers):
 def test_ctrl_c_batch_stops_at_once_reports_and_resumes(tmp_path):
     archive = tmp_path / "archive"
     archive.mkdir()
-    for i in range(4):  # ~10 s of synthesis each on this machine's two cores
-        (archive / f"read-{i}.html").write_bytes(long_page(5000, f"Long read {i}"))
+    for i in range(4):  # ~6 s of synthesis each on this machine's two cores
+        (archive / f"read-{i}.html").write_bytes(long_page(3000, f"Long read {i}"))
     outdir = tmp_path / "out"
     args = ["batch", archive, "-o", outdir, "-e", "espeak", "--workers", "2"]
     result, took = _interrupt(args, tmp_path, after=4)
