@@ -208,7 +208,7 @@ def test_an_instance_probes_its_own_endpoint(monkeypatch):
 
 
 def test_an_unreachable_endpoint_is_not_waited_for():
-    """No HTTP answer twice in a row (no network, nothing listening) ends the probe at once;
+    """No connection twice in a row (no network, nothing listening) ends the probe at once;
     the engine's full retry policy (here 8 retries of up to 20 s) is for an endpoint that
     answers, and before this an offline `list_voices` or `--engine gtts` waited a minute."""
     import socket

@@ -61,10 +61,10 @@ class _Retryable(Exception):
     """One try failed in a way worth retrying; the message says how."""
 
     def __init__(self, message: str, retry_after: float | None = None,
-                 answered: bool = True):
+                 connected: bool = True):
         super().__init__(message)
         self.retry_after = retry_after
-        self.answered = answered        # False: no HTTP answer at all (timeout, no connection)
+        self.connected = connected       # False: no connection at all (refused, no such host)
 
 
 def endpoint_url(url: str | None, tld: str) -> str:
@@ -193,9 +193,10 @@ class GttsEngine(Engine):
         if missing:
             return missing
         try:
-            # An endpoint that answers 500 or 429 is up and gets the full policy; one that
-            # cannot be reached twice in a row (no network, wrong host) is not waited for.
-            self._fetch("Test", "en", decode=False, unanswered_tries=2)
+            # An endpoint that answers 500 or 429, or slowly, is up and gets the full policy;
+            # one that cannot be connected to twice in a row (no network, no such host,
+            # nothing listening) is not waited for.
+            self._fetch("Test", "en", decode=False, unconnected_tries=2)
         except EngineError as exc:
             return str(exc)
         return None
@@ -254,13 +255,13 @@ class GttsEngine(Engine):
             self._local.session = None
 
     def _fetch(self, text: str, lang: str, decode: bool = True,
-               unanswered_tries: int | None = None) -> Audio | None:
+               unconnected_tries: int | None = None) -> Audio | None:
         """The audio of one request, retried; EngineError after the last try, or after
-        `unanswered_tries` tries in a row that got no HTTP answer."""
+        `unconnected_tries` tries in a row that could not connect."""
         tries = self.retries + 1
-        last, retry_after, unanswered = "", None, 0
+        last, retry_after, unconnected = "", None, 0
         for attempt in range(tries):
-            if unanswered_tries is not None and unanswered >= unanswered_tries:
+            if unconnected_tries is not None and unconnected >= unconnected_tries:
                 tries = attempt
                 break
             if attempt:
@@ -272,7 +273,7 @@ class GttsEngine(Engine):
                 return self._try(text, lang, decode)
             except _Retryable as exc:
                 last, retry_after = str(exc), exc.retry_after
-                unanswered = 0 if exc.answered else unanswered + 1
+                unconnected = 0 if exc.connected else unconnected + 1
         raise EngineError(f"gtts: no audio for {text[:40]!r} after {tries} tries"
                           f" ({last}; endpoint {self.url})")
 
@@ -287,10 +288,10 @@ class GttsEngine(Engine):
                 settings = session.merge_environment_settings(request.url, {}, None, None, None)
                 answer = session.send(request, timeout=self.timeout, **settings)
             except requests.Timeout:
-                raise _Retryable(f"no answer within {self.timeout:g} s", answered=False) from None
+                raise _Retryable(f"no answer within {self.timeout:g} s") from None
             except requests.RequestException as exc:
                 raise _Retryable(f"connection failed: {type(exc).__name__}",
-                                 answered=False) from None
+                                 connected=False) from None
         status = answer.status_code
         if status in _RETRY_STATUS or status >= 500:
             raise _Retryable(f"HTTP {status} {answer.reason}", _retry_after(answer))
