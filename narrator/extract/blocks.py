@@ -66,6 +66,19 @@ def common_ancestor(elements):
     return common[0] if common else None
 
 
+def with_inserts(raw: list[RawBlock], inserts: dict[int, list[RawBlock]]) -> list[RawBlock]:
+    """`raw` with each list of `inserts[i]` placed before raw[i] (at the end for any other i)."""
+    if not inserts:
+        return raw
+    out: list[RawBlock] = []
+    for i, block in enumerate(raw):
+        out.extend(inserts.get(i, ()))
+        out.append(block)
+    for i in sorted(k for k in inserts if not 0 <= k < len(raw)):
+        out.extend(inserts[i])
+    return out
+
+
 def precedes(a, b, scope) -> bool:
     """True when element a comes before element b in document order (both under scope)."""
     for el in scope.iter():

@@ -7,7 +7,7 @@ link (another article's title, a teaser): a heading followed by something that w
 (a box of links, a widget) stays out with it."""
 from __future__ import annotations
 
-from .blocks import HEADINGS, RawBlock, common_ancestor, link_only
+from .blocks import HEADINGS, RawBlock, common_ancestor, link_only, with_inserts
 from .blocks import comparison_key as _key
 from .clean import Log, text_of
 
@@ -78,10 +78,4 @@ def dropped_headings(raw: list[RawBlock], index: dict, log: Log) -> list[RawBloc
         inserts.setdefault(at[target], []).append(RawBlock("h", text, level=HEADINGS[h.tag]))
         spoken.add(_key(text))
         log.recover(text, "heading dropped by main-content detection between the article's paragraphs")
-    if not inserts:
-        return raw
-    out: list[RawBlock] = []
-    for i, b in enumerate(raw):
-        out.extend(inserts.pop(i, ()))
-        out.append(b)
-    return out
+    return with_inserts(raw, inserts)

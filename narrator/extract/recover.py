@@ -7,7 +7,7 @@ checked against the page's own markup, are walked here.
 """
 from __future__ import annotations
 
-from .blocks import HEADINGS, RawBlock, common_ancestor, walk_dom
+from .blocks import HEADINGS, RawBlock, common_ancestor, walk_dom, with_inserts
 from .blocks import comparison_key as _key
 from .clean import Log, text_of
 
@@ -132,15 +132,7 @@ def sibling_chunks(body, raw: list[RawBlock], options: dict, log: Log, note, ind
         prev = [s for s in spots if s[0] < pos]
         at = prev[-1][1] + 1 if prev else spots[0][2]
         inserts.setdefault(at, []).extend(blocks)
-    if not inserts:
-        return raw
-    out: list[RawBlock] = []
-    for i, b in enumerate(raw):
-        out.extend(inserts.pop(i, ()))
-        out.append(b)
-    for i in sorted(inserts):
-        out.extend(inserts[i])
-    return out
+    return with_inserts(raw, inserts)
 
 
 _LISTS = ("ul", "ol", "dl")
@@ -224,10 +216,4 @@ def body_units(body, raw: list[RawBlock], options: dict, log: Log, note, index: 
     for blocks in inserts.values():
         for b in blocks:
             log.recover(b.text or " / ".join(b.items), "dropped by main-content detection from the article's container")
-    out: list[RawBlock] = []
-    for i, b in enumerate(raw):
-        out.extend(inserts.pop(i, ()))
-        out.append(b)
-    for i in sorted(inserts):
-        out.extend(inserts[i])
-    return out
+    return with_inserts(raw, inserts)
