@@ -257,7 +257,7 @@ def load_text(name: str, lang: str | None, tmp: Path) -> tuple[str, str, Path, P
         # What narrator speaks for the seed page, cut and paused as the script stage does it
         # (quotes in the language's form), and `narrator extract`'s text as the reference.
         from narrator.pipeline import extract, script_for
-        from narrator.script import render_text
+        from narrator.render import render_text
 
         article = extract(SEED.read_bytes())
         reference = tmp / "seed.txt"

@@ -10,7 +10,6 @@ Heavy modules (numpy, the engines, the extractor) load on first use, not on impo
 from __future__ import annotations
 
 import os
-from pathlib import Path
 from typing import Callable, Union
 
 from .errors import InputError

@@ -21,7 +21,6 @@ from .engines.auto import AUTO, choose_engine
 from .engines.auto import _gtts_reason as gtts_reason
 from .errors import EngineError, InputError
 from .model import Article, Narration, Script
-from .output import output_in_folder  # noqa: F401  (narrator.pipeline.output_in_folder)
 from .script import build_script, for_engine
 from .speech.engine_rules import load_engine_rules
 from .synthesize import EngineSpec, synthesize_stream

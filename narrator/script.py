@@ -12,7 +12,7 @@ from typing import Callable, Iterable, Mapping
 
 from .language import LanguageProfile, profile
 from .model import Article, Block, Chapter, ListBlock, Quote, Script, Utterance
-from .render import block_text, clean, quote_sentence, render_text  # noqa: F401 (render_text, block_text: re-exported)
+from .render import clean, quote_sentence
 
 CHAPTER_TITLE_WORDS = 7
 Normalizer = Callable[[str, str], str]

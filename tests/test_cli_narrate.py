@@ -143,7 +143,8 @@ def test_output_folder_takes_the_page_name_and_a_folder_input_is_refused(tmp_pat
 
 def test_the_pipeline_refuses_a_folder_as_its_mp3(tmp_path):
     from narrator.errors import InputError
-    from narrator.pipeline import NarrateOptions, narrate, output_in_folder
+    from narrator.output import output_in_folder
+    from narrator.pipeline import NarrateOptions, narrate
 
     with pytest.raises(InputError, match="is a folder"):
         narrate(SEED.read_bytes(), tmp_path, options=NarrateOptions(engine="espeak"))

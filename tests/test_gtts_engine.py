@@ -6,7 +6,8 @@ import pytest
 
 from gtts_standin import GttsStandin
 from narrator.engines import create_engine, engine_class, engine_names
-from narrator.engines.gtts_engine import RPC_PATH, GttsEngine, _prepared_request, endpoint_url
+from narrator.engines.gtts_engine import RPC_PATH, GttsEngine, endpoint_url
+from narrator.engines.gtts_protocol import prepared_request as _prepared_request
 from narrator.engines.text_split import split_text
 from narrator.errors import EngineError, UnknownVoice
 

@@ -1,6 +1,7 @@
 from narrator.language import primary_subtag, profile
 from narrator.model import Article, ListBlock, Metadata, Paragraph, Quote, Section
-from narrator.script import build_script, quote_sentence, render_text, split_sentences
+from narrator.render import quote_sentence, render_text
+from narrator.script import build_script, split_sentences
 
 FR = profile("fr")
 EN = profile("en")

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from narrator.pipeline import extract, script_for
-from server_support import TOKEN, Canary, PublisherSite, ServeProcess, wait_done
+from server_support import TOKEN, Canary, PublisherSite, ServeProcess
 from site_pages import PARAGRAPHS, TITLES, article, site_pages
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

@@ -31,13 +31,13 @@ from typing import ClassVar
 from ..errors import EngineError, UnknownVoice
 from ..model import Audio
 from .base import Engine, VoiceInfo
+from .gtts_protocol import (RPC_PATH, SAMPLE_RATE, Retryable, audio_from_answer, decode_mp3,
+                            endpoint_url, prepared_request, retry_after_of)
 from .ratelimit import RateLimiter, shared_limiter
 from .text_split import split_text
 
 ENV_URL = "NARRATOR_GTTS_URL"
-RPC_PATH = "_/TranslateWebserverUi/data/batchexecute"
 MAX_CHARS = 100
-SAMPLE_RATE = 24000          # what Google sends; any MP3 is decoded to it
 _RETRY_STATUS = {408, 425, 429}
 _TLD = re.compile(r"^[a-z]{2,}(\.[a-z]{2,})*$")
 
@@ -55,57 +55,6 @@ def _as_bool(value) -> bool:
             return False
         raise ValueError(value)
     return bool(value)
-
-
-class _Retryable(Exception):
-    """One try failed in a way worth retrying; the message says how."""
-
-    def __init__(self, message: str, retry_after: float | None = None,
-                 connected: bool = True):
-        super().__init__(message)
-        self.retry_after = retry_after
-        self.connected = connected       # False: no connection at all (refused, no such host)
-
-
-def endpoint_url(url: str | None, tld: str) -> str:
-    """The batchexecute URL for a base URL (None: Google's host for `tld`)."""
-    if not url:
-        import gtts.tts
-        return gtts.tts._translate_url(tld=tld, path=RPC_PATH)
-    url = url.replace("{tld}", tld)
-    if url.rstrip("/").endswith("batchexecute"):
-        return url
-    return url.rstrip("/") + "/" + RPC_PATH
-
-
-def _prepared_request(text: str, lang: str, slow: bool, tld: str, url: str):
-    """gTTS's own request for one part, sent to `url` instead of Google's host."""
-    from gtts import gTTS
-
-    tts = gTTS(text, tld=tld, lang=lang, slow=slow, lang_check=False,
-               # narrator normalised the text and split it under the limit already: gTTS
-               # must send it exactly as given.
-               pre_processor_funcs=[], tokenizer_func=lambda t: [t])
-    (request,) = tts._prepare_requests()
-    request.prepare_url(url, None)
-    return request
-
-
-_AUDIO = re.compile(r'jQ1olc","\[\\"(.*)\\"]')   # gTTS's own pattern (gtts/tts.py)
-
-
-def _audio_from_answer(body: str) -> bytes:
-    import base64
-
-    for line in body.splitlines():
-        if "jQ1olc" in line:
-            match = _AUDIO.search(line)
-            if match:
-                try:
-                    return base64.b64decode(match.group(1).encode("ascii"), validate=True)
-                except ValueError:                   # binascii.Error, non-ASCII
-                    raise _Retryable("answer with corrupt audio") from None
-    raise _Retryable("answer without audio")
 
 
 class GttsEngine(Engine):
@@ -165,7 +114,7 @@ class GttsEngine(Engine):
         reason = None
         for _ in range(tries):
             try:
-                request = _prepared_request("Test", "en", False, tld, target)
+                request = prepared_request("Test", "en", False, tld, target)
                 if limiter is not None:
                     limiter.acquire()
                 with requests.Session() as session:
@@ -178,9 +127,9 @@ class GttsEngine(Engine):
                 return f"endpoint unreachable ({target}: {type(exc).__name__})"
             if answer.status_code == 200:
                 try:
-                    _audio_from_answer(answer.text)
+                    audio_from_answer(answer.text)
                     return None
-                except _Retryable:
+                except Retryable:
                     reason = f"endpoint answered without audio ({target})"
             else:
                 reason = f"endpoint answered HTTP {answer.status_code} ({target})"
@@ -271,7 +220,7 @@ class GttsEngine(Engine):
             retry_after = None
             try:
                 return self._try(text, lang, decode)
-            except _Retryable as exc:
+            except Retryable as exc:
                 last, retry_after = str(exc), exc.retry_after
                 unconnected = 0 if exc.connected else unconnected + 1
         raise EngineError(f"gtts: no audio for {text[:40]!r} after {tries} tries"
@@ -280,7 +229,7 @@ class GttsEngine(Engine):
     def _try(self, text: str, lang: str, decode: bool = True) -> Audio | None:
         import requests
 
-        request = _prepared_request(text, lang, self.slow, self.tld, self.url)
+        request = prepared_request(text, lang, self.slow, self.tld, self.url)
         session = self._session()
         with self._in_flight:
             self.limiter.acquire()
@@ -288,20 +237,20 @@ class GttsEngine(Engine):
                 settings = session.merge_environment_settings(request.url, {}, None, None, None)
                 answer = session.send(request, timeout=self.timeout, **settings)
             except requests.Timeout:
-                raise _Retryable(f"no answer within {self.timeout:g} s") from None
+                raise Retryable(f"no answer within {self.timeout:g} s") from None
             except requests.RequestException as exc:
-                raise _Retryable(f"connection failed: {type(exc).__name__}",
+                raise Retryable(f"connection failed: {type(exc).__name__}",
                                  connected=False) from None
         status = answer.status_code
         if status in _RETRY_STATUS or status >= 500:
-            raise _Retryable(f"HTTP {status} {answer.reason}", _retry_after(answer))
+            raise Retryable(f"HTTP {status} {answer.reason}", retry_after_of(answer))
         if status != 200:
             raise EngineError(f"gtts: endpoint {self.url} refused the request:"
                               f" HTTP {status} {answer.reason}")
-        mp3 = _audio_from_answer(answer.text)
+        mp3 = audio_from_answer(answer.text)
         if not mp3:
-            raise _Retryable("answer with empty audio")
-        return _decode(mp3) if decode else None
+            raise Retryable("answer with empty audio")
+        return decode_mp3(mp3) if decode else None
 
 
 def _missing_module() -> str | None:
@@ -313,28 +262,4 @@ def _missing_module() -> str | None:
     return None
 
 
-def _retry_after(answer) -> float | None:
-    try:
-        return float(answer.headers.get("Retry-After", ""))
-    except ValueError:
-        return None
-
-
-def _decode(mp3: bytes) -> Audio:
-    """One MP3 answer -> mono s16le PCM at 24 kHz (Google's rate), by the ffmpeg binary of
-    imageio-ffmpeg (pydub's decoder would need ffprobe, which that package lacks). Each answer
-    is a whole MP3 file, decoded on its own."""
-    import subprocess
-
-    import imageio_ffmpeg
-
-    done = subprocess.run(
-        [imageio_ffmpeg.get_ffmpeg_exe(), "-hide_banner", "-loglevel", "error", "-f", "mp3",
-         "-i", "pipe:0", "-f", "s16le", "-ac", "1", "-ar", str(SAMPLE_RATE), "pipe:1"],
-        input=mp3, capture_output=True)
-    if done.returncode != 0:
-        first = (done.stderr.decode("utf-8", "replace").strip().splitlines() or ["?"])[-1]
-        raise _Retryable(f"undecodable MP3 ({first[:80]})")
-    if not done.stdout:
-        raise _Retryable("answer with empty audio")
-    return Audio(pcm=done.stdout, sample_rate=SAMPLE_RATE)
+__all__ = ["GttsEngine", "RPC_PATH", "endpoint_url", "prepared_request"]
