@@ -109,6 +109,44 @@ def test_the_same_text_gives_the_same_samples_whatever_was_said_before():
     assert fresh == after_others
 
 
+_AFTER_LEFTOVERS = """
+import ctypes, hashlib, random, sys
+from narrator.engines import create_engine
+libc = ctypes.CDLL(None)
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.memset.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_size_t]
+engine = create_engine("pico")
+digests = set()
+for round in range(3):
+    # What a long-lived worker's heap looks like: chunks of many sizes, written and freed.
+    draw = random.Random(round)
+    chunks = []
+    for _ in range(400):
+        size = draw.choice([64, 200, 1000, 5000, 40000, 100000, 300000, 900000])
+        chunk = libc.malloc(size)
+        libc.memset(chunk, draw.randrange(1, 256), size)
+        chunks.append(chunk)
+    draw.shuffle(chunks)
+    for chunk in chunks:
+        libc.free(chunk)
+    digests.add(hashlib.sha256(engine.synthesize(sys.argv[1], language="fr").pcm).hexdigest())
+print(" ".join(sorted(digests)))
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap")
+def test_the_same_text_gives_the_same_samples_whatever_the_heap_holds():
+    # Pico's working memory may come from a heap full of leftovers (a forked worker inherits
+    # its parent's): the samples must be those of a fresh process all the same.
+    fresh = subprocess.run([sys.executable, "-c", _SAME_BYTES, FR], capture_output=True,
+                           text=True, timeout=60)
+    after = subprocess.run([sys.executable, "-c", _AFTER_LEFTOVERS, FR], capture_output=True,
+                           text=True, timeout=60)
+    assert fresh.returncode == 0 and after.returncode == 0, fresh.stderr + after.stderr
+    assert after.stdout.split() == [fresh.stdout.strip()]
+
+
 def test_no_text_gives_no_audio():
     audio = create_engine("pico").synthesize("  ", language="fr")
     assert audio.pcm == b"" and audio.sample_rate == 16000

@@ -23,18 +23,20 @@ SAMPLE_RATE = 16000
 _VOICES = {"fr-FR": "fr", "en-US": "en", "en-GB": "en", "de-DE": "de", "es-ES": "es",
            "it-IT": "it"}
 _OPTIONS = {"speed": (0.2, 5.0), "pitch": (0.5, 2.0)}  # multipliers, 1.0 = Pico's own
-_M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter
+_M_PERTURB = -6         # glibc's mallopt parameter
 _memory_fixed_in: int | None = None
 
 
 def _fresh_memory_per_call() -> None:
-    """Make the same text give the same samples, whatever the process spoke before.
+    """Make the same text give the same samples, whatever the process did before.
 
-    Pico reads parts of its 2.5 MB working memory before writing them. With glibc's default
-    (a moving mmap threshold) that block comes back from the heap, holding the last call's
-    leftovers, after the first two calls, and the same sentence differed by a few samples
-    depending on what the worker had said before. A fixed threshold below its size gives it
-    fresh, zeroed pages on every call, as on the first.
+    Pico reads parts of its 2.5 MB working memory (one malloc per call) before writing them.
+    That block is fresh, zeroed pages when glibc maps it, but leftovers of earlier
+    allocations when the heap can serve it, so the same sentence differed by a few samples
+    with what the process (or the parent it was forked from) had done before. With a perturb
+    byte of 0xff glibc fills every allocation it serves from the heap with 0x00
+    (0xff ^ 0xff): the block is always zeroes, as on a first call. (A fixed mmap threshold
+    was not enough: a free heap chunk of 2.5 MB is used before any mapping.)
     """
     global _memory_fixed_in
     if _memory_fixed_in == os.getpid():
@@ -43,7 +45,7 @@ def _fresh_memory_per_call() -> None:
     if sys.platform.startswith("linux"):
         import ctypes
         try:
-            ctypes.CDLL(None).mallopt(_M_MMAP_THRESHOLD, 1 << 20)
+            ctypes.CDLL(None).mallopt(_M_PERTURB, 0xFF)
         except (OSError, AttributeError):  # not glibc
             pass
 
