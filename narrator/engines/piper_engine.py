@@ -95,6 +95,15 @@ class PiperEngine(Engine):
         # given by name by its name.
         return str(model) if is_path(voice) else voice
 
+    def _model_for(self, voice: str | None, language: str) -> Path:
+        # Found once per engine: finding it scans the voices folder and the voice packages'
+        # entry points (about 2 ms), and a narration asks for every utterance.
+        found = self.__dict__.setdefault("_models_found", {})
+        key = (voice, language)
+        if key not in found:
+            found[key] = self.model_path(voice or self.default_voice(language))
+        return found[key]
+
     def _load(self, model: Path):
         global _LOADED_PID
         if _LOADED_PID != os.getpid():
@@ -112,7 +121,7 @@ class PiperEngine(Engine):
     def synthesize(self, text: str, *, language: str, voice: str | None = None) -> Audio:
         from piper import SynthesisConfig
 
-        piper_voice = self._load(self.model_path(voice or self.default_voice(language)))
+        piper_voice = self._load(self._model_for(voice, language))
         syn = SynthesisConfig(**{k: float(self.options[k]) for k in _SYNTH_OPTIONS
                                  if self.options.get(k) is not None})
         if self.options.get("speaker") is not None:
