@@ -129,7 +129,8 @@ def test_narrate_a_small_page_with_kokoro(tmp_path, joined_model):
     page.write_text(PAGE, encoding="utf-8")
     out = tmp_path / "bus.mp3"
     # No NARRATOR_KOKORO_MODEL: the model is joined into this cache folder, as for a user.
-    result = narrator("narrate", page, "-o", out, "--engine", "kokoro", env=env, timeout=300)
+    result = narrator("narrate", page, "-o", out, "--engine", "kokoro", "--workers", "2",
+                      env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "kokoro voice ff_siwis" in result.stdout
     chapters = json.loads(out.with_suffix(".chapters.json").read_text(encoding="utf-8"))
@@ -138,6 +139,11 @@ def test_narrate_a_small_page_with_kokoro(tmp_path, joined_model):
     assert 8 < chapters["narrator"]["duration"] < 25  # 32 words
     joined = tmp_path / "cache" / "kokoro" / kokoro_files.MODEL_NAME
     assert joined.stat().st_size == kokoro_files.MODEL_SIZE
+    # The same page, one worker instead of two, nothing from the cache: the same file.
+    again = narrator("narrate", page, "-o", tmp_path / "again.mp3", "--engine", "kokoro",
+                     "--workers", "1", "--no-cache", env=env, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again.mp3").read_bytes() == out.read_bytes()
     bad = narrator("narrate", page, "-o", tmp_path / "no.mp3", "--engine", "kokoro",
                    "--voice", "ff_nobody", env=env, timeout=120)
     assert bad.returncode == 3 and bad.stderr.startswith("narrator: error: ")
@@ -186,3 +192,23 @@ def test_voices_install_checks_each_voice(tmp_path, tarball_host, joined_model):
     assert unknown.returncode == 3 and "is not a Kokoro voice" in unknown.stderr
     assert sorted(p.name for p in folder.iterdir()) == ["ff_siwis.bin"]  # nothing half-written
 
+
+
+def test_not_installed_is_said(tmp_path):
+    """As without the kokoro extra: `kokoro_onnx` cannot be imported (None in sys.modules)."""
+    import subprocess
+    import sys
+    env = isolated_env(tmp_path)
+    page = tmp_path / "bus.html"
+    page.write_text(PAGE, encoding="utf-8")
+    absent = "import sys; sys.modules['kokoro_onnx'] = None; from narrator.cli import main; main()"
+    listed = subprocess.run([sys.executable, "-c", absent, "voices"], capture_output=True,
+                            text=True, env=env, timeout=120)
+    assert listed.returncode == 0, listed.stderr
+    assert "kokoro  (unavailable: not installed (pip install 'narrator[kokoro]'))" \
+        in listed.stdout
+    narrate = subprocess.run([sys.executable, "-c", absent, "narrate", str(page), "-o",
+                              str(tmp_path / "bus.mp3"), "-e", "kokoro"],
+                             capture_output=True, text=True, env=env, timeout=120)
+    assert narrate.returncode == 3 and "not installed" in narrate.stderr
+    assert "Traceback" not in narrate.stderr and not (tmp_path / "bus.mp3").exists()
