@@ -103,20 +103,34 @@ def check_options(options: NarrateOptions) -> None:
     check_bitrate(options.bitrate_kbps)
     config = load_config()
     language = options.language.lower() if options.language else None
-    if options.engine == AUTO:
+    if options.engine == AUTO and (language is None or options.voice is None):
         if language:
             choose_engine(language, config)  # raises when nothing here reads the language
-        return
-    engine = create_engine(options.engine, **{**config.engine_options(options.engine),
-                                              **options.engine_options})
+        return  # without a language, the engine is chosen per article
+    name, voice, _choice = (choose_voice(options, language, config) if language
+                            else (options.engine, options.voice, ""))
+    engine = create_engine(name, **{**config.engine_options(name), **options.engine_options})
     try:
         reason = _unavailable(engine)
         if reason:
-            raise EngineError(f"engine {options.engine!r} is unavailable: {reason}")
-        if options.voice or language:
-            engine.resolve_voice(language or "", options.voice)
+            raise EngineError(f"engine {name!r} is unavailable: {reason}")
+        if voice or language:
+            engine.resolve_voice(language or "", voice)
     finally:
         engine.close()
+
+
+def choose_voice(options: NarrateOptions, language: str, config) -> tuple[str, str | None, str]:
+    """(engine name, voice or None for the engine's default, why auto chose it) for an
+    article in `language`: auto's choice, else the engine asked for with the voice asked for,
+    else the language's configured voice when it belongs to that engine."""
+    name, voice, choice = options.engine, options.voice, ""
+    if name == AUTO:
+        name, chosen_voice, choice = choose_engine(language, config)
+        voice = voice or chosen_voice
+    elif voice is None and config.language(language).engine == name:
+        voice = config.language(language).voice
+    return name, voice, choice
 
 
 def _unavailable(engine) -> str | None:
@@ -163,12 +177,7 @@ def narrate_article(article: Article, out_mp3: Path, *, options: NarrateOptions 
     # Engine and voice are chosen once, before the first utterance, and hold for the whole
     # article: a failure later is an error, never a switch to another voice.
     config = load_config()
-    name, voice, choice = options.engine, options.voice, ""
-    if name == AUTO:
-        name, chosen_voice, choice = choose_engine(script.language, config)
-        voice = voice or chosen_voice
-    elif voice is None and config.language(script.language).engine == name:
-        voice = config.language(script.language).voice
+    name, voice, choice = choose_voice(options, script.language, config)
     engine_options = {**config.engine_options(name), **options.engine_options}
     engine = create_engine(name, **engine_options)
     reason = _unavailable(engine)

@@ -135,7 +135,7 @@ def check_outputs(outdir: Path, row: dict) -> None:
 
 
 def test_derived_pages_are_distinct_short_articles(tmp_path):
-    from narrator.batch.sources import canonical_url
+    from narrator.batch.identity import canonical_url
     from narrator.pipeline import extract
 
     paths = build_archive(tmp_path, len(sample_pages()) + 1)

@@ -19,7 +19,8 @@ import feedparser
 import pytest
 
 from narrator.batch.fetch import Fetcher, FetchError
-from narrator.batch.sources import article_id, canonical_url, open_source
+from narrator.batch.identity import article_id, canonical_url
+from narrator.batch.sources import open_source
 from narrator.errors import InputError
 from test_batch_archive import (derive_page, sample_pages,
                                 isolated_config)  # noqa: F401 (fixture)

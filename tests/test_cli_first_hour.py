@@ -246,6 +246,10 @@ def test_settings_are_checked_before_anything_is_created(tmp_path):
     result = narrator("narrate", SEED, "-o", "out5/", "-e", "espeak", "--voice", "nobody",
                       cwd=tmp_path)
     assert result.returncode == 3 and "nobody" in one_error_line(result)
+    # engine auto: the voice is checked against the engine auto chooses for the language
+    result = narrator("narrate", SEED, "-o", "out6/", "--lang", "fr", "--voice", "nobody",
+                      cwd=tmp_path)
+    assert result.returncode == 3 and "nobody" in one_error_line(result)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archive"]
 
 

@@ -10,7 +10,7 @@ import pytest
 from lxml.cssselect import CSSSelector
 
 from narrator.extract import extract_article
-from narrator.extract.clean import selection
+from narrator.extract.select import selection
 from narrator.extract.decode import decode_html
 from narrator.extract.rules import select_rules
 

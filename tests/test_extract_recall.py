@@ -61,7 +61,7 @@ LEAD = ("Following last year's vote, the council plans to renovate forty school 
 def _lead(html: bytes, raw: list) -> list:
     import lxml.html
 
-    from narrator.extract.clean import Log
+    from narrator.extract.dom import Log
     from narrator.extract.metadata import extract_metadata
     from narrator.extract.lead import lead_paragraph
 
@@ -143,7 +143,7 @@ def test_a_short_paragraph_with_a_link_in_its_own_card_is_not_lost():
 
 def test_a_dateline_lead_above_the_title_is_kept_a_kicker_is_not():
     from narrator.extract.blocks import RawBlock
-    from narrator.extract.clean import Log
+    from narrator.extract.dom import Log
     from narrator.extract.post import process
     import lxml.html
 

@@ -101,7 +101,7 @@ def test_heuristics_that_remove_blocks_answer_to_the_same_guard():
     # a class naming a caption on the body's own wrapper (the walker's caption heuristic), and
     # a title placed after most of the body (the "above the title" kicker heuristic)
     from narrator.extract.blocks import RawBlock
-    from narrator.extract.clean import Log
+    from narrator.extract.dom import Log
     from narrator.extract.post import process
     from narrator.extract.rules import select_rules
     import lxml.html

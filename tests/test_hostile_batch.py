@@ -162,7 +162,7 @@ def test_a_page_cannot_take_another_sites_article_by_its_canonical_url(tmp_path)
 
 
 def test_same_site_follows_the_public_suffix_list():
-    from narrator.batch.sources import same_site
+    from narrator.batch.identity import same_site
 
     assert same_site("https://www.bbc.co.uk/a", "https://news.bbc.co.uk/b")
     assert not same_site("https://bbc.co.uk/a", "https://other.co.uk/a")

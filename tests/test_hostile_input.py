@@ -109,7 +109,7 @@ def test_narrate_ends_in_bounded_time_and_leaves_only_its_outputs(name, tmp_path
 
 
 def test_a_canonical_link_scan_is_linear_in_the_head():
-    from narrator.batch.sources import canonical_url
+    from narrator.batch.identity import canonical_url
 
     started = time.monotonic()
     assert canonical_url(corpus.quadratic_markup_pages()["link-run"]) is None

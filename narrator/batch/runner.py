@@ -32,7 +32,9 @@ from .layout import LOCK_NAME, clean_staging, clean_stale, outputs_complete, slu
 from .options import BatchOptions, Events, Report
 from .outcomes import Ledger
 from .outdir import OutdirLock, check_outdir
-from .sources import Item, Loaded, open_source, resolve_id
+from .identity import resolve_id
+from .items import Item, Loaded
+from .sources import open_source
 
 __all__ = ["BatchOptions", "Events", "Report", "run_batch"]
 

@@ -14,98 +14,18 @@ the runner does in a few threads.
 from __future__ import annotations
 
 import os
-import re
-import time
 import zlib
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
-from urllib.parse import urljoin, urlsplit
+from typing import Iterator
 
 from ..errors import InputError
 from . import warc
-from .fetch import Fetcher, FetchError, inflate
+from .feeds import feed_urls
+from .fetch import Fetcher, FetchError
+from .items import Item, Loaded, is_url
 
 HTML_SUFFIXES = {".html", ".htm", ".xhtml", ".shtml"}
-MAX_SITEMAP_DEPTH = 3
 MAX_FILE_BYTES = 20_000_000
-
-
-@dataclass(frozen=True)
-class Loaded:
-    html: bytes
-    url: str | None
-    content_type: str | None
-    etag: str | None = None
-    last_modified: str | None = None
-    not_modified: bool = False  # a conditional GET answered 304: the catalog's copy holds
-    fetched_at: float = field(default_factory=time.time)
-
-
-@dataclass(frozen=True)
-class Item:
-    key: str
-    url: str | None
-    load: Callable[..., Loaded]  # load(validators=None); validators: etag, last_modified
-    lastmod: str | None = None  # from the sitemap (<lastmod>) or Atom feed (<updated>)
-
-
-def is_url(text: str) -> bool:
-    return urlsplit(text).scheme in ("http", "https")
-
-
-# ----------------------------------------------------------------------------- ids
-
-_LINK = re.compile(rb"<link\b[^<>]*>", re.I)  # [^<>]: linear on "<link<link<link..."
-_ATTR = re.compile(rb"""([a-zA-Z_:-]+)\s*=\s*("[^"]*"|'[^']*'|[^\s>]+)""")
-
-
-def canonical_url(html: bytes, base: str | None = None) -> str | None:
-    """The page's <link rel="canonical"> as an absolute http(s) URL, else None. A regex over
-    the head is enough here and keeps an unchanged re-run cheap (no DOM per page)."""
-    head = html[:300_000]
-    end = re.search(rb"</head\s*>", head, re.I)
-    if end:
-        head = head[:end.start()]
-    for tag in _LINK.finditer(head):
-        attrs = {k.lower(): v.strip(b"\"'") for k, v in _ATTR.findall(tag.group())}
-        if b"canonical" in attrs.get(b"rel", b"").lower().split():
-            href = attrs.get(b"href", b"").decode("utf-8", "replace").strip()
-            href = urljoin(base, href) if base else href
-            if href and is_url(href):
-                return href
-    return None
-
-
-def same_site(a: str, b: str) -> bool:
-    """Whether two URLs are on one site: the same registrable domain (by the Public Suffix
-    List that the `tld` package keeps), or the same host where either has none (an address,
-    localhost)."""
-    from tld import get_fld
-
-    try:
-        first, second = get_fld(a, fail_silently=True), get_fld(b, fail_silently=True)
-        if first and second:
-            return first == second
-        return (urlsplit(a).hostname or "") == (urlsplit(b).hostname or "")
-    except ValueError:  # a malformed URL (an unclosed IPv6 bracket...)
-        return False
-
-
-def resolve_id(loaded: Loaded, key: str) -> tuple[str, str | None]:
-    """(stable id, why the canonical URL was not taken, or None). The id is the canonical URL,
-    else the URL the page came from, else its path. A canonical URL on another site than the
-    page's own URL is not taken: a page must not be able to replace another site's article
-    (its audio and feed entry) by claiming its address."""
-    canonical = canonical_url(loaded.html, loaded.url)
-    if canonical and loaded.url and not same_site(canonical, loaded.url):
-        return loaded.url, (f"{loaded.url}: its canonical URL {canonical} is on another site;"
-                            f" its own URL is its id")
-    return canonical or loaded.url or key, None
-
-
-def article_id(loaded: Loaded, key: str) -> str:
-    return resolve_id(loaded, key)[0]
 
 
 # ----------------------------------------------------------------------------- sources
@@ -241,95 +161,7 @@ def _list_items(path: Path, fetcher: Fetcher) -> Iterator[Item]:
 
 def _feed_items(where: str, fetcher: Fetcher) -> Iterator[Item]:
     seen: set[str] = set()
-    for url, lastmod in _feed_urls(where, fetcher, depth=0):
+    for url, lastmod in feed_urls(where, fetcher):
         if url and url not in seen:
             seen.add(url)
             yield _url_item(url, fetcher, lastmod)
-
-
-def _feed_urls(where: str, fetcher: Fetcher, depth: int) -> Iterator[tuple[str | None,
-                                                                           str | None]]:
-    """(article URL, when it last changed if the sitemap or feed says) for each entry."""
-    if is_url(where):
-        got = fetcher.fetch(where)
-        body, base = got.body, got.url
-    else:
-        body, base = _read_capped(Path(where), fetcher.max_bytes), None
-    if body[:2] == b"\x1f\x8b":  # .xml.gz: inflated as it streams, to the same cap
-        body = inflate(body, 16 + zlib.MAX_WBITS, fetcher.max_bytes, where)
-    root = _parse_xml(body, where)
-    kind = _local(root.tag)
-    if kind == "sitemapindex":
-        if depth >= MAX_SITEMAP_DEPTH:
-            raise InputError(f"{where}: sitemap indexes nested too deep")
-        for loc in _texts(root, "sitemap", "loc"):
-            child = _absolute(loc, base, where)
-            if child:
-                yield from _feed_urls(child, fetcher, depth + 1)
-    elif kind == "urlset":
-        for element in (e for e in root if _local(e.tag) == "url"):
-            loc = _child_text(element, "loc")
-            if loc:
-                yield _absolute(loc, base, where), _child_text(element, "lastmod")
-    elif kind in ("rss", "RDF"):
-        for item in (e for e in root.iter() if _local(e.tag) == "item"):
-            link = _child_text(item, "link")
-            if not link:
-                guid = next((c for c in item if _local(c.tag) == "guid"), None)
-                if guid is not None and guid.get("isPermaLink", "true") != "false":
-                    link = (guid.text or "").strip()
-            if link:
-                yield _absolute(link, base, where), None
-    elif kind == "feed":
-        for entry in (e for e in root if _local(e.tag) == "entry"):
-            links = [c for c in entry if _local(c.tag) == "link"]
-            chosen = next((c for c in links if c.get("rel", "alternate") == "alternate"), None)
-            if chosen is not None and chosen.get("href"):
-                yield _absolute(chosen.get("href"), base, where), _child_text(entry, "updated")
-    else:
-        raise InputError(f"{where}: not a sitemap, RSS or Atom feed (root element <{kind}>)")
-
-
-def _read_capped(path: Path, max_bytes: int) -> bytes:
-    try:
-        if path.stat().st_size > max_bytes:
-            raise InputError(f"{path}: larger than {max_bytes} bytes")
-        return path.read_bytes()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-
-
-def _parse_xml(body: bytes, where: str):
-    from lxml import etree
-
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, recover=False,
-                             huge_tree=False)
-    try:
-        return etree.fromstring(body, parser)
-    except etree.XMLSyntaxError as exc:
-        raise InputError(f"{where}: not well-formed XML ({exc})") from None
-
-
-def _local(tag) -> str:
-    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""
-
-
-def _child_text(element, name: str) -> str | None:
-    for child in element:
-        if _local(child.tag) == name and child.text and child.text.strip():
-            return child.text.strip()
-    return None
-
-
-def _texts(root, parent: str, child: str) -> Iterator[str]:
-    for element in root:
-        if _local(element.tag) == parent:
-            text = _child_text(element, child)
-            if text:
-                yield text
-
-
-def _absolute(link: str, base: str | None, where: str) -> str | None:
-    """An entry's absolute http(s) URL; None (entry skipped) for anything else."""
-    url = urljoin(base, link.strip()) if base else link.strip()
-    return url if is_url(url) else None

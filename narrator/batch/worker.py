@@ -126,7 +126,7 @@ def narrate_job(job: dict) -> dict:
 def _link(meta, fetched_from: str | None) -> str | None:
     """The article's public address for the feed: its canonical URL, unless that is on
     another site than where the page came from (then it is not the page's own)."""
-    from .sources import same_site
+    from .identity import same_site
 
     canonical = meta.canonical_url
     if canonical and (not fetched_from or same_site(canonical, fetched_from)):

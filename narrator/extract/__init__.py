@@ -24,7 +24,8 @@ from ..errors import InputError, NoArticleError
 from ..model import Article, Metadata
 from ..timelimit import alarm
 from .blocks import RawBlock, read_tables, walk_dom
-from .clean import Dropped, Log, clean_tree, text_of
+from .clean import clean_tree
+from .dom import Dropped, Log, text_of
 from .content import Choice, content_root, drop_strays
 from .decode import DEFAULT_MAX_BYTES, decode_html
 from .generic import generic_blocks

@@ -4,17 +4,17 @@ text estimated before it (maintext.py) and logged for --explain with the main-te
 it took; a removal the guard refuses is logged too."""
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from functools import lru_cache
-from typing import NamedTuple
 
 from lxml import etree
 
 from .chars import strip_invisible_tree
+from .dom import QUOTE_ATTR, STANDFIRST_ATTR, Log, remove, text_of
 from .guard import guard, rule_shares
 from .maintext import HIDING_STYLE, MainText, detect
+from .quotes import mark_quotes
 from .rules import RuleSet, compile_selector
+from .select import selection
 from .signup import email_field, signup_box
 
 JUNK_TAGS = ("script", "style", "noscript", "template", "svg", "math", "link", "meta", "head",
@@ -25,74 +25,7 @@ EMBED_XPATH = etree.XPath(
     "contains(@class,'tiktok-embed') or contains(@class,'reddit-card') or contains(@class,'embedly-card') "
     "or contains(@class,'imgur-embed') or contains(@class,'bluesky-embed') or contains(@class,'mastodon-embed') "
     "or contains(@class,'wp-embedded-content')]")
-QUOTE_ATTR = "data-narrator-quote"
-STANDFIRST_ATTR = "data-narrator-standfirst"
-ATTRIBUTION_ATTR = "data-narrator-attribution"
 PROTECT_TAGS = {"html", "body", "main"}
-_SPACE = re.compile(r"\s+")
-
-
-def text_of(el) -> str:
-    return _SPACE.sub(" ", el.text_content() if hasattr(el, "text_content") else "".join(el.itertext())).strip()
-
-
-def snippet(text: str, n: int = 90) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-class Dropped(NamedTuple):
-    text: str
-    rule: str
-    main_chars: int | None = None  # main-text characters an element's removal took (None: a block)
-
-
-class Log:
-    """What was dropped and why, and what a guard kept; a no-op when nobody asked (--explain)."""
-
-    def __init__(self, enabled: bool = False):
-        self.enabled = enabled
-        self.entries: list[Dropped] = []
-        self.spared: list[Dropped] = []  # rule says drop, guard says keep (rule: why)
-        self.recovered: list[tuple[str, str]] = []  # put back after main-content detection
-        self.removed: set = set()
-        self.main_chars = 0
-
-    def add(self, text: str, rule: str, main_chars: int | None = None) -> None:
-        if self.enabled and text:
-            self.entries.append(Dropped(snippet(text), rule, main_chars))
-
-    def element(self, el, rule: str, main_chars: int | None = None) -> None:
-        if self.enabled and not any(a in self.removed for a in el.iterancestors()):
-            self.add(_SPACE.sub(" ", " ".join(el.itertext())).strip(), rule, main_chars)
-            self.removed.add(el)
-
-    def recover(self, text: str, why: str) -> None:
-        if self.enabled:
-            self.recovered.append((snippet(text), why))
-
-    def spare(self, el, why: str, main_chars: int) -> None:
-        text = _SPACE.sub(" ", " ".join(el.itertext())).strip() if self.enabled else ""
-        if text:
-            self.spared.append(Dropped(snippet(text), why, main_chars))
-
-
-def remove(el, space: bool = False) -> None:
-    """Remove an element but keep its tail text (it belongs to the parent). `space`: keep a
-    space too, where el (an element without words) held the only space between two words
-    ("country<strong> </strong>and")."""
-    parent = el.getparent()
-    if parent is None:
-        return
-    tail = el.tail
-    if space:
-        tail = " " + (tail or "")
-    if tail and (space or tail.strip()):
-        prev = el.getprevious()
-        if prev is not None:
-            prev.tail = (prev.tail or "") + tail
-        else:
-            parent.text = (parent.text or "") + tail
-    parent.remove(el)
 
 
 def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
@@ -151,84 +84,6 @@ def strip_junk(tree, rs: RuleSet, log: Log) -> MainText:
         if el.getparent() is not None:
             remove(el, space=bool(el.text_content()))
     return main
-
-
-def _starts_with_dash(text: str, dashes) -> bool:
-    return any(text.startswith(d) for d in dashes) or bool(re.match(r"^[-\u2010-\u2015\u2212]\s", text))
-
-
-def strip_dash(text: str) -> str:
-    return re.sub(r"^\s*[-\u2010-\u2015\u2212~]+\s*", "", text).strip()
-
-
-def _attribution_ok(text: str) -> bool:
-    return 0 < len(text) <= 250 and len(text.split()) <= 30
-
-
-def mark_quotes(tree, rs: RuleSet, log: Log, sel: dict | None = None) -> set:
-    """Find pull-quotes and their attribution; the attribution element is removed from the page
-    and kept on the quote (inside: cite/footer/figcaption/rule selectors; else the element right
-    after the quote when its text starts with a dash). Returns the elements taken out of the
-    page. `sel`: the page's selector matches (`selection`), computed here when not given."""
-    sel = selection(tree, rs) if sel is None else sel
-    removed: set = set()
-    found = [el for el, _ in sel.get("quote", ())]
-    if not found:
-        return removed
-    attributions = {el for el, _ in sel.get("attribution", ())}
-    dashes = rs.attribution_dashes
-    # an attribution line ("c-pullquote__citation") is not itself a quote
-    found = [q for q in found if q not in attributions and not _starts_with_dash(text_of(q), dashes)]
-    found_set = set(found)
-    for q in found:
-        # the innermost match is the quote; a wrapper around it only holds the attribution
-        if any(d in found_set for d in q.iterdescendants()):
-            continue
-        attribution = None
-        inner = [a for a in q.iterdescendants() if a in attributions] if attributions else []
-        for a in inner:
-            text = text_of(a)
-            if _attribution_ok(text):
-                attribution = strip_dash(text)
-                remove(a)
-                removed.add(a)
-                break
-        if attribution is None and len(q):
-            last = q[len(q) - 1]
-            text = text_of(last)
-            if len(q) > 1 and _starts_with_dash(text, dashes) and _attribution_ok(text):
-                attribution = strip_dash(text)
-                remove(last)
-                removed.add(last)
-        if attribution is None:
-            holder = q
-            parent = q.getparent()
-            if parent is not None and parent.tag == "figure":
-                for cap in parent.iter("figcaption"):
-                    text = text_of(cap)
-                    if _attribution_ok(text):
-                        attribution = strip_dash(text)
-                        remove(cap)
-                        removed.add(cap)
-                        break
-                if not text_of(parent) == text_of(q) or parent.getparent() is None:
-                    pass
-                else:  # the figure only wrapped the quote: unwrap it (figures read as media)
-                    q.tail = parent.tail
-                    parent.getparent().replace(parent, q)
-                    removed.add(parent)
-                    holder = q
-            nxt = holder.getnext()
-            if attribution is None and nxt is not None and not (holder.tail or "").strip():
-                text = text_of(nxt)
-                if (_starts_with_dash(text, dashes) or nxt in attributions) and _attribution_ok(text):
-                    attribution = strip_dash(text)
-                    remove(nxt)
-                    removed.add(nxt)
-        q.set(QUOTE_ATTR, "1")
-        if attribution:
-            q.set(ATTRIBUTION_ATTR, attribution)
-    return removed
 
 
 def protected(tree, rs: RuleSet) -> set:
@@ -330,26 +185,3 @@ def _attached(el, tree) -> bool:
         if a is tree:
             return True
     return False
-
-
-def selection(tree, rs: RuleSet) -> dict:
-    """{"quote" | "attribution" | "standfirst" | "drop": [(element, rule source)]}, in document
-    order, matched in one pass over the page."""
-    rules = tuple((r.value, r.source, group) for group, rules in (
-        ("quote", rs.quote_selectors), ("attribution", rs.attribution_selectors),
-        ("standfirst", rs.standfirst), ("drop", rs.drop)) for r in rules)
-    return multi_selector(rules).groups(tree)
-
-
-@lru_cache(maxsize=32)
-def multi_selector(rules: tuple[tuple[str, ...], ...]):
-    """A MultiSelector for (selector, source[, group]) triples, built once per rule set."""
-    from .select import MultiSelector
-    return MultiSelector([_GroupRule(*r) for r in rules])
-
-
-@dataclass(frozen=True)
-class _GroupRule:
-    value: str
-    source: str
-    group: str = "drop"

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .blocks import common_ancestor, precedes
-from .clean import Log, remove, text_of
+from .dom import Log, remove, text_of
 from .guard import SUBSTRING_MAX_SHARE
 from .maintext import MAJORITY, MainText
 from .rules import RuleSet, compile_selector

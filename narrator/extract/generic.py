@@ -8,7 +8,7 @@ from lxml import etree
 
 from .blocks import RawBlock, comparison_key, links_list, squash, table_block
 from .heads import dropped_headings
-from .clean import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
+from .dom import ATTRIBUTION_ATTR, QUOTE_ATTR, Log, text_of
 from .lead import lead_paragraph, standfirst as put_standfirst
 from .recover import body_units, paragraph_index, sibling_chunks
 from .rules import RuleSet, norm_phrase

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .blocks import HEADINGS, RawBlock, common_ancestor, link_only, with_inserts
 from .blocks import comparison_key as _key
-from .clean import Log, text_of
+from .dom import Log, text_of
 
 MAX_HEADING_CHARS = 200
 MAX_CLIMB = 1  # a heading in a wrapper of its own ("head-blk") introduces the next block too

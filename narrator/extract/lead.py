@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .blocks import BLOCK_TAGS, HEADINGS, RawBlock, precedes, squash
 from .blocks import comparison_key as _key
-from .clean import Log, text_of
+from .dom import Log, text_of
 
 MIN_LEAD_CHARS = 60
 MAX_CHUNK_LEVELS = 3      # how far above the block a peer of the same class is looked for

@@ -10,7 +10,8 @@ from ..model import ListBlock, Paragraph, Quote, Section
 from .blocks import RawBlock
 from .chars import caseless, has_case
 from .blocks import comparison_key as _key
-from .clean import Log, strip_dash
+from .dom import Log
+from .quotes import strip_dash
 from .rules import RuleSet
 
 _DASH_LINE = re.compile(r"^\s*[-\u2010-\u2015\u2212]\s*\S")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from .blocks import HEADINGS, RawBlock, common_ancestor, walk_dom, with_inserts
 from .blocks import comparison_key as _key
-from .clean import Log, text_of
+from .dom import Log, text_of
 
 MIN_CHUNK_CHARS = 150     # new paragraph text a sibling chunk must bring
 MAX_CHUNK_LEVELS = 3      # how far above the container the chunks' common ancestor may be

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cssselect import parse
 from lxml import etree
 from cssselect.parser import Attrib, Class, Element, Hash
 
-from .rules import compile_selector
+from .rules import RuleSet, compile_selector
 
 
 @dataclass
@@ -184,3 +185,25 @@ class MultiSelector:
                     order = {el: i for i, el in enumerate(root.iter(etree.Element))}
                 out[group].sort(key=lambda hit: order.get(hit[0], -1))
         return out
+
+
+def selection(tree, rs: RuleSet) -> dict:
+    """{"quote" | "attribution" | "standfirst" | "drop": [(element, rule source)]}, in document
+    order, matched in one pass over the page."""
+    rules = tuple((r.value, r.source, group) for group, rules in (
+        ("quote", rs.quote_selectors), ("attribution", rs.attribution_selectors),
+        ("standfirst", rs.standfirst), ("drop", rs.drop)) for r in rules)
+    return multi_selector(rules).groups(tree)
+
+
+@lru_cache(maxsize=32)
+def multi_selector(rules: tuple[tuple[str, ...], ...]):
+    """A MultiSelector for (selector, source[, group]) triples, built once per rule set."""
+    return MultiSelector([_GroupRule(*r) for r in rules])
+
+
+@dataclass(frozen=True)
+class _GroupRule:
+    value: str
+    source: str
+    group: str = "drop"

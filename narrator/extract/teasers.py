@@ -11,7 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from .blocks import HEADINGS
-from .clean import Log, remove, text_of
+from .dom import Log, remove, text_of
 from .guard import guard
 
 CARD_CHARS = 400      # title and excerpt: more than this is a section of the article

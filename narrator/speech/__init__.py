@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Callable, Iterable, Mapping
 
 from .bounds import drop_unspeakable
-from .quantities import (spell_dates, spell_fractions, spell_money, spell_numbers,
-                         spell_ordinals, spell_rates, spell_times, spell_units)
+from .calendar import spell_dates, spell_times
+from .quantities import (spell_fractions, spell_money, spell_numbers, spell_ordinals,
+                         spell_rates, spell_units)
 from .rules import Context, LanguageRules, load_rules
 from .text import (apply_lexicon, clean_characters, drop_editorial_brackets,
                    expand_abbreviations, expand_parenthetical_prefixes, normalize_quotes,

@@ -14,6 +14,11 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 
+def alternatives(keys) -> str:
+    """A regex alternation of rule-data strings, longest first (so "km/h" wins over "km")."""
+    return "|".join(map(re.escape, sorted(keys, key=len, reverse=True)))
+
+
 def primary_language(language: str | None) -> str:
     """'fr-FR' -> 'fr'; '' or None -> ''."""
     return (language or "").replace("_", "-").split("-")[0].strip().lower()
