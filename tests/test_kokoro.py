@@ -129,8 +129,8 @@ def test_narrate_a_small_page_with_kokoro(tmp_path, joined_model):
     page.write_text(PAGE, encoding="utf-8")
     out = tmp_path / "bus.mp3"
     # No NARRATOR_KOKORO_MODEL: the model is joined into this cache folder, as for a user.
-    result = narrator("narrate", page, "-o", out, "--engine", "kokoro", "--workers", "2",
-                      env=env, timeout=300)
+    result = narrator("narrate", page, "-o", out, "--engine", "kokoro", "--voice", "ff_siwis",
+                      "--workers", "2", env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "kokoro voice ff_siwis" in result.stdout
     chapters = json.loads(out.with_suffix(".chapters.json").read_text(encoding="utf-8"))

@@ -4,8 +4,8 @@ Per language, the first that works here:
 1. the engine and voice configured for the language in the config file ([languages.xx]),
    when that engine is available (for Piper and Kokoro: installed, and the voice file
    present); a voice without an engine is a Piper voice, or a Kokoro one by its form
-   (ff_siwis, NAME.bin). Kokoro is chosen only so: it reads about a hundred times slower
-   than Pico, which an installed voice alone should not bring on every narration;
+   (ff_siwis, NAME.bin). Kokoro is chosen only so: it needs about 90 times Pico's CPU,
+   which an installed voice alone should not bring on every narration;
 2. a Piper voice for the language installed in the voices folder;
 3. gTTS, when its endpoint answers a one-word probe;
 4. SVOX Pico, offline, for its languages (fr, en, de, es, it), where its wheel installs;
