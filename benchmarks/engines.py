@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
 TEXTS = {"fr": ROOT / "samples" / "mel-resilience.txt", "en": ROOT / "samples" / "en-city-heat.txt"}
-LANGUAGES = {"espeak": ("fr", "en"), "pico": ("fr", "en"), "piper": ("en",), "gtts": ("fr", "en")}
+LANGUAGES = {"espeak": ("fr", "en"), "pico": ("fr", "en"), "piper": ("en",), "gtts": ("fr", "en"),
+             "kokoro": ("fr", "en")}
 
 
 def sentences(path: Path, limit: int | None) -> list[str]:

@@ -15,4 +15,11 @@ EXTRAS=${EXTRAS:-test,batch}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install --quiet --upgrade pip
 "$VENV/bin/python" -m pip install --quiet -e ".[$EXTRAS]"
+# The Kokoro tests' two voices (1 MB), from the npm registry's kokoro-js tarball (27 MB, checked
+# against its SHA-256) into a git-ignored folder: only where the Kokoro engine is installed.
+if "$VENV/bin/python" -c 'import kokoro_onnx' 2>/dev/null; then
+    "$VENV/bin/python" -c 'from pathlib import Path
+from narrator.engines.kokoro_install import install_voices
+install_voices(["ff_siwis", "af_heart"], Path(".test-data/kokoro-voices"))'
+fi
 echo "narrator is installed in $VENV: . $VENV/bin/activate && narrator --help"

@@ -1,5 +1,5 @@
 """`narrator voices`: the engines, their languages and voices, and why one cannot run here;
-`narrator voices install NAME`: download a Piper voice into the voices folder."""
+`narrator voices install NAME...`: download Piper or Kokoro voices into the voices folder."""
 from __future__ import annotations
 
 import textwrap
@@ -11,7 +11,7 @@ from ..config import load_config
 from ..engines import engine_names
 from ..engines.catalog import engine_report
 
-voices_app = typer.Typer(help="List speech engines and voices; install Piper voices.",
+voices_app = typer.Typer(help="List speech engines and voices; install Piper and Kokoro voices.",
                          no_args_is_help=False, add_completion=False)
 
 
@@ -49,16 +49,28 @@ def list_voices(
 
 @voices_app.command("install")
 def install(
-    name: str = typer.Argument(..., help="A Piper voice name, like en_US-lessac-medium."),
+    names: list[str] = typer.Argument(..., metavar="NAME...", help="Piper voice names, like "
+                                      "en_US-lessac-medium, or Kokoro voice names, like "
+                                      "ff_siwis or af_heart."),
     force: bool = typer.Option(False, "--force", help="Download again even if installed."),
 ) -> None:
-    """Download a Piper voice (.onnx + .onnx.json) into narrator's voices folder."""
+    """Download voices into narrator's voices folder: a Piper voice (.onnx + .onnx.json) from
+    the Piper voices host (config: voices.url), a Kokoro voice (NAME.bin) from the npm registry's
+    kokoro-js 1.2.1 package (27 MB, checked; NARRATOR_KOKORO_VOICES_URL for another copy)."""
+    from ..engines.kokoro_install import install_voices, is_kokoro_voice
     from ..engines.piper_install import install_voice
 
     config = load_config()
-    model = install_voice(name, config.voices_dir, config.piper_voices_url, force=force)
-    size = model.stat().st_size / 1e6
-    typer.echo(f"installed {name} ({size:.1f} MB) in {model.parent}")
+    kokoro = [name for name in names if is_kokoro_voice(name)]
+    for path in install_voices(kokoro, config.voices_dir, force=force) if kokoro else []:
+        typer.echo(f"installed {path.stem} (Kokoro voice, {path.stat().st_size / 1e6:.1f} MB) "
+                   f"in {path.parent}")
+    for name in names:
+        if name in kokoro:
+            continue
+        model = install_voice(name, config.voices_dir, config.piper_voices_url, force=force)
+        size = model.stat().st_size / 1e6
+        typer.echo(f"installed {name} ({size:.1f} MB) in {model.parent}")
 
 
 def register(app: typer.Typer) -> None:

@@ -23,6 +23,7 @@ _BUILTIN = {
     "piper": "narrator.engines.piper_engine:PiperEngine",
     "gtts": "narrator.engines.gtts_engine:GttsEngine",
     "pico": "narrator.engines.pico:PicoEngine",
+    "kokoro": "narrator.engines.kokoro:KokoroEngine",
 }
 
 

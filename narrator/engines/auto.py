@@ -2,7 +2,10 @@
 
 Per language, the first that works here:
 1. the engine and voice configured for the language in the config file ([languages.xx]),
-   when that engine is available (for Piper: installed, and the voice file present);
+   when that engine is available (for Piper and Kokoro: installed, and the voice file
+   present); a voice without an engine is a Piper voice, or a Kokoro one by its form
+   (ff_siwis, NAME.bin). Kokoro is chosen only so: it needs about 90 times Pico's CPU,
+   which an installed voice alone should not bring on every narration;
 2. a Piper voice for the language installed in the voices folder;
 3. gTTS, when its endpoint answers a one-word probe;
 4. SVOX Pico, offline, for its languages (fr, en, de, es, it), where its wheel installs;
@@ -16,6 +19,7 @@ from __future__ import annotations
 import time
 
 from ..errors import EngineError, UnknownEngine, UnknownVoice
+from .kokoro_files import names_kokoro_voice
 
 AUTO = "auto"
 
@@ -75,9 +79,24 @@ def _pico_reason(language: str) -> tuple[str | None, str | None]:
         return str(exc), None
 
 
+def _kokoro_reason(voice: str | None, language: str) -> tuple[str | None, str | None]:
+    """(reason Kokoro cannot read `language` with `voice`, the voice it would use)."""
+    from . import engine_class
+    try:
+        cls = engine_class("kokoro")
+        reason = cls.unavailable_reason()
+        if reason:
+            return f"kokoro {reason}", None
+        return None, cls().resolve_voice(language, voice)
+    except EngineError as exc:
+        return str(exc), None
+
+
 def _engine_reason(name: str, voice: str | None, language: str, options: dict):
     if name == "piper":
         return _piper_reason(voice, language)
+    if name == "kokoro":
+        return _kokoro_reason(voice, language)
     if name == "gtts":
         return _gtts_reason(options), voice
     from . import engine_class
@@ -105,8 +124,13 @@ def choose_engine(language: str, config=None) -> tuple[str, str | None, str]:
         if reason is None:
             return configured.engine, voice, f"configured for {language!r} in {config.path}"
         skipped.append(f"configured {configured.engine}: {reason}")
+    elif configured.voice and names_kokoro_voice(configured.voice):
+        reason, voice = _kokoro_reason(configured.voice, language)
+        if reason is None:
+            return "kokoro", voice, f"Kokoro voice configured for {language!r} in {config.path}"
+        skipped.append(f"configured voice: {reason}")
     elif configured.voice:
-        # A voice without an engine: a Piper voice is the only kind named by file or name.
+        # A voice without an engine, not named like a Kokoro voice: a Piper voice.
         reason, voice = _piper_reason(configured.voice, language)
         if reason is None:
             return "piper", voice, f"Piper voice configured for {language!r} in {config.path}"

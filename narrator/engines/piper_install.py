@@ -32,7 +32,8 @@ def voice_urls(name: str, base_url: str) -> tuple[str, str]:
     match = _VOICE_NAME.match(name)
     if not match:
         raise VoiceInstallError(f"{name!r} is not a Piper voice name (write it like "
-                                f"en_US-lessac-medium: language_REGION-name-quality)")
+                                f"en_US-lessac-medium: language_REGION-name-quality) nor a "
+                                f"Kokoro one (like ff_siwis)")
     family, region = match["family"], match["region"]
     code = f"{family}_{region}"
     stem = f"{base_url.rstrip('/')}/{family}/{code}/{match['name']}/{match['quality']}/{name}"
