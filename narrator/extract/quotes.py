@@ -41,47 +41,58 @@ def mark_quotes(tree, rs: RuleSet, log: Log, sel: dict | None = None) -> set:
         if any(d in found_set for d in q.iterdescendants()):
             continue
         attribution = None
-        inner = [a for a in q.iterdescendants() if a in attributions] if attributions else []
-        for a in inner:
-            text = text_of(a)
-            if _attribution_ok(text):
-                attribution = strip_dash(text)
-                remove(a)
-                removed.add(a)
-                break
-        if attribution is None and len(q):
-            last = q[len(q) - 1]
-            text = text_of(last)
-            if len(q) > 1 and _starts_with_dash(text, dashes) and _attribution_ok(text):
-                attribution = strip_dash(text)
-                remove(last)
-                removed.add(last)
-        if attribution is None:
-            holder = q
+        inner = _inner_attribution(q, attributions, dashes)
+        if inner is not None:
+            attribution = _take(inner, removed)
+        else:
             parent = q.getparent()
             if parent is not None and parent.tag == "figure":
-                for cap in parent.iter("figcaption"):
-                    text = text_of(cap)
-                    if _attribution_ok(text):
-                        attribution = strip_dash(text)
-                        remove(cap)
-                        removed.add(cap)
-                        break
-                if not text_of(parent) == text_of(q) or parent.getparent() is None:
-                    pass
-                else:  # the figure only wrapped the quote: unwrap it (figures read as media)
+                caption = next((c for c in parent.iter("figcaption")
+                                if _attribution_ok(text_of(c))), None)
+                if caption is not None:
+                    attribution = _take(caption, removed)
+                if parent.getparent() is not None and text_of(parent) == text_of(q):
+                    # the figure only wrapped the quote: unwrap it (figures read as media)
                     q.tail = parent.tail
                     parent.getparent().replace(parent, q)
                     removed.add(parent)
-                    holder = q
-            nxt = holder.getnext()
-            if attribution is None and nxt is not None and not (holder.tail or "").strip():
-                text = text_of(nxt)
-                if (_starts_with_dash(text, dashes) or nxt in attributions) and _attribution_ok(text):
-                    attribution = strip_dash(text)
-                    remove(nxt)
-                    removed.add(nxt)
+            following = None if attribution else _following_attribution(q, attributions, dashes)
+            if following is not None:
+                attribution = _take(following, removed)
         q.set(QUOTE_ATTR, "1")
         if attribution:
             q.set(ATTRIBUTION_ATTR, attribution)
     return removed
+
+
+def _inner_attribution(q, attributions: set, dashes):
+    """The quote's own attribution element: one an attribution rule matches, else its last
+    child when that starts with a dash."""
+    for a in q.iterdescendants():
+        if a in attributions and _attribution_ok(text_of(a)):
+            return a
+    if len(q) > 1:
+        last = q[len(q) - 1]
+        text = text_of(last)
+        if _starts_with_dash(text, dashes) and _attribution_ok(text):
+            return last
+    return None
+
+
+def _following_attribution(q, attributions: set, dashes):
+    """The element right after the quote, when it is an attribution line."""
+    nxt = q.getnext()
+    if nxt is None or (q.tail or "").strip():
+        return None
+    text = text_of(nxt)
+    if (_starts_with_dash(text, dashes) or nxt in attributions) and _attribution_ok(text):
+        return nxt
+    return None
+
+
+def _take(el, removed: set) -> str:
+    """An attribution element's text, the element taken out of the page."""
+    text = strip_dash(text_of(el))
+    remove(el)
+    removed.add(el)
+    return text
