@@ -4,13 +4,11 @@ article stuck in C code. Real subprocesses, real HTTP servers on loopback."""
 from __future__ import annotations
 
 import errno
-import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import pytest
 import hostile_corpus as corpus
 from cli_support import NARRATOR, narrator
 from cli_support import catalog_rows as rows
+from server_support import PageServer
 from test_batch_archive import build_archive, isolated_config  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.hostile
@@ -31,39 +30,16 @@ def batch(*args, timeout: float = 300, **kwargs) -> subprocess.CompletedProcess:
     return narrator("batch", *args, timeout=timeout, **kwargs)
 
 
-class Site:
-    """Pages served on a loopback address; records the paths asked for."""
+class Site(PageServer):
+    """Pages served on a loopback address; records the paths asked for (`hits`)."""
 
     def __init__(self, host: str = "127.0.0.1"):
-        self.files: dict[str, tuple[int, dict, bytes]] = {}
-        self.hits: list[str] = []
-        site = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                site.hits.append(self.path)
-                status, headers, body = site.files.get(self.path, (404, {}, b"no"))
-                self.send_response(status)
-                for name, value in {"Content-Length": str(len(body)), **headers}.items():
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = http.server.ThreadingHTTPServer((host, 0), Handler)
-        self.url = f"http://{host}:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        super().__init__({}, host)
 
     def add(self, path: str, body: bytes, kind: str = "text/html; charset=utf-8",
             status: int = 200, **headers) -> str:
-        self.files[path] = (status, {"Content-Type": kind, **headers}, body)
+        self.routes[path] = (status, {"Content-Type": kind, **headers}, body)
         return self.url + path
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture
@@ -114,7 +90,7 @@ def test_feed_entries_pointing_inside_the_network_are_not_fetched(tmp_path, site
         rss = tmp_path / "feed.xml"
         rss.write_text(f"""<?xml version="1.0"?><rss version="2.0"><channel><title>t</title>
             <item><link>{secret}</link></item><item><link>http://2130706433:{
-            site.server.server_address[1]}/admin</link></item>
+            site.port}/admin</link></item>
             <item><link>{hop}</link></item></channel></rss>""")
         out = tmp_path / "out"
         done = batch(rss, "-o", out, "--engine", "espeak", "--json", "--allow-net", "127.0.0.2/32")
